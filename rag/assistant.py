@@ -1,0 +1,119 @@
+"""`Assistant`: the one object the CLI, the UI and Python users talk to."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.aliases import Aliases
+from rag.embed import embedder_name, make_embedder
+from rag.extract import ExtractiveGenerator
+from rag.ingest import IngestReport, ingest_path
+from rag.models import Answer, Passage
+from rag.retrieve import HybridRetriever
+from rag.settings import Settings
+from rag.store import Store, open_store
+
+History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
+
+
+class Assistant:
+    """Cited answers over the indexed articles.
+
+    `Assistant()` reads settings from the environment, opens the default index and, the first time,
+    builds it from ``seeds/``. Parts are created on first use, so constructing one is cheap.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+
+    @cached_property
+    def embedder(self) -> BaseEmbedding:
+        """The embedding model (shared by indexing, retrieval and the extractive answerer)."""
+        return make_embedder(self.settings)
+
+    @cached_property
+    def aliases(self) -> Aliases:
+        """The name-variant table."""
+        return Aliases.load(self.settings.aliases_path)
+
+    @cached_property
+    def store(self) -> Store:
+        """The Chroma collection, built from the seeds if it is empty."""
+        store = open_store(self.settings, embedder_name(self.settings))
+        if store.count() == 0 and self.settings.seeds_dir.is_dir():
+            ingest_path(self.settings.seeds_dir, store, self.embedder, self.settings, progress=False)
+        return store
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        """Hybrid dense + BM25 retriever over the store."""
+        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir)
+
+    @property
+    def _lexical_dir(self) -> Path:
+        where = "remote" if self.settings.chroma_url else "local"
+        return self.settings.data_dir / f"bm25-{where}-{self.settings.collection}"
+
+    def ingest(self, path: str | Path, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
+        """Add or update the articles at `path` (folder or file); `rebuild` drops the index first."""
+        if rebuild:
+            self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
+        report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
+        self.__dict__.pop("retriever", None)  # the BM25 side must see the new chunks
+        return report
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The top-k passages for a question, numbered from 1."""
+        results = self.retriever.search(question, k or self.settings.top_k)
+        return [Passage(node=r.node, score=float(r.score or 0.0), number=i)  # type: ignore[arg-type]
+                for i, r in enumerate(results, start=1)]
+
+    def ask(self, question: str, history: History | None = None, *, k: int | None = None,
+            llm: str | None = None) -> Answer:
+        """Answer a question (a follow-up when `history` is given) with citations."""
+        answer: Answer | None = None
+        for item in self.stream(question, history, k=k, llm=llm):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: History | None = None, *, k: int | None = None,
+               llm: str | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as the answer is written, then the final `Answer`."""
+        question = question.strip()
+        if not question:
+            from rag.errors import RagError
+
+            raise RagError("The question is empty; ask something about the articles.")
+        mode = llm or self.settings.resolved_llm
+        generator = self._generator(mode)
+        standalone = self._condense(question, history or [], mode)
+        t0 = time.perf_counter()
+        passages = self.retrieve(standalone, k)
+        t1 = time.perf_counter()
+        for item in generator.stream(standalone, passages):
+            if isinstance(item, Answer):
+                item.question = question
+                item.rewritten_question = standalone if standalone != question else None
+                item.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1}
+            yield item
+
+    def _condense(self, question: str, history: History, mode: str) -> str:
+        if not history:
+            return question
+        from rag.condense import condense_question
+
+        return condense_question(question, history, self.settings if mode == "openai" else None)
+
+    def _generator(self, mode: str) -> ExtractiveGenerator:
+        if mode == "openai":
+            from rag.generate import OpenAIGenerator
+
+            return OpenAIGenerator(self.settings)  # type: ignore[return-value]
+        return ExtractiveGenerator(self.embedder, self.aliases, self.settings.min_support)

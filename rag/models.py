@@ -1,0 +1,115 @@
+"""The data that flows between the stages: Article -> (TextNode chunks) -> Passage -> Answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from llama_index.core.schema import TextNode
+
+
+@dataclass
+class Article:
+    """One cleaned article. `text` is what chunk spans and citation offsets point into."""
+
+    doc_id: str  # path relative to the ingested folder, e.g. "000_0acf8dbdca9c3ed5.txt"
+    text: str
+    source: str  # file name
+    title: str | None = None
+    outlet: str | None = None
+    published: date | None = None
+    url: str | None = None
+    content_hash: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata as stored with every chunk (Chroma accepts only str/int/float/bool)."""
+        meta: dict[str, Any] = {"doc_id": self.doc_id, "source": self.source, "content_hash": self.content_hash}
+        for key in ("title", "outlet", "url"):
+            value = getattr(self, key)
+            if value:
+                meta[key] = value
+        if self.published:
+            meta["published"] = self.published.isoformat()
+        return meta
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk, numbered [number] for the generator."""
+
+    node: TextNode
+    score: float
+    number: int  # 1-based marker the generator cites
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.node.metadata["doc_id"])
+
+    @property
+    def text(self) -> str:
+        return self.node.get_content()
+
+    @property
+    def start(self) -> int:
+        """Character offset of this passage in the cleaned article."""
+        return int(self.node.start_char_idx or 0)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.node.metadata
+
+
+@dataclass
+class Citation:
+    """One `[marker]` in an answer: which article, and the exact quote (with its span) it rests on."""
+
+    marker: int
+    doc_id: str
+    source: str
+    title: str | None
+    outlet: str | None
+    published: str | None  # ISO date
+    quote: str
+    start: int  # offsets of `quote` in the cleaned article text
+    end: int
+    passage: str = ""  # the whole retrieved passage, for display
+    passage_start: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape of a citation."""
+        data = asdict(self)
+        data.pop("passage")
+        data.pop("passage_start")
+        return data
+
+
+@dataclass
+class Answer:
+    """What every generator returns, and what `rag ask --json` prints."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    mode: str = "extractive"
+    rewritten_question: str | None = None  # the standalone form used for retrieval, if it differs
+    passages: list[Passage] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)  # e.g. "LLM unreachable, answered extractively"
+    timings: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens for LLM answers
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the JSON `rag ask --json` prints."""
+        data: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "mode": self.mode,
+        }
+        if self.rewritten_question:
+            data["rewritten_question"] = self.rewritten_question
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data

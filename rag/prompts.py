@@ -1,0 +1,28 @@
+"""Prompt templates are plain files in ``prompts/``, loaded by name; no prompt text lives in Python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.errors import RagError
+
+
+def load_prompt(prompts_dir: Path, name: str) -> str:
+    """Return the text of ``prompts/<name>.txt``."""
+    path = prompts_dir / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise RagError(f"Prompt template {path} is missing; restore it from the repository.") from exc
+
+
+def render_prompt(prompts_dir: Path, name: str, **values: str) -> str:
+    """Load ``prompts/<name>.txt`` and fill its ``{placeholders}`` (str.format syntax) from `values`."""
+    template = load_prompt(prompts_dir, name)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise RagError(
+            f"Prompt template {prompts_dir / (name + '.txt')} has a bad placeholder ({exc}); it may use only "
+            f"{', '.join('{' + k + '}' for k in values)}, and literal braces must be doubled."
+        ) from exc

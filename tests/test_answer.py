@@ -1,0 +1,126 @@
+"""End to end on the real index: extractive answers, refusals, the CLI's JSON, a Chroma server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Settings
+from rag.errors import RagError
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return Assistant(Settings(data_dir=tmp_path_factory.mktemp("data"), llm="extractive"))
+
+
+def test_when_did_the_army_leave_hama(assistant: Assistant) -> None:
+    answer = assistant.ask("when did the army leave Hama?")
+    assert not answer.refused
+    assert "December 5" in answer.text
+    assert "000_0acf8dbdca9c3ed5" in {Path(c.doc_id).stem for c in answer.citations}
+    for citation in answer.citations:
+        assert f"[{citation.marker}]" in answer.text
+        article = (Path(__file__).parent.parent / "seeds" / citation.source).read_text()
+        assert citation.quote.strip() in article
+
+
+def test_citation_offsets_point_into_the_cleaned_article(assistant: Assistant) -> None:
+    answer = assistant.ask("how far is Hama from Damascus?")
+    assert "200 kilometers" in answer.text
+    for citation in answer.citations:
+        assert citation.passage[citation.start - citation.passage_start:
+                                 citation.end - citation.passage_start] == citation.quote
+
+
+@pytest.mark.parametrize("question", [
+    "what is post-series depression?",
+    "how much is the fine for illegal waste dumping?",
+    "who won the 2024 Champions League final?",
+])
+def test_unanswerable_questions_are_refused(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused, answer.text
+    assert answer.text == "The articles don't say." and not answer.citations
+
+
+def test_empty_question_is_a_clear_error(assistant: Assistant) -> None:
+    with pytest.raises(RagError, match="empty"):
+        assistant.ask("   ")
+
+
+def test_openai_mode_without_key_names_the_variable(tmp_path: Path) -> None:
+    assistant = Assistant(Settings(data_dir=tmp_path))
+    with pytest.raises(RagError, match="OPENAI_API_KEY"):
+        assistant.ask("when did the army leave Hama?", llm="openai")
+
+
+def test_cli_json_equals_python_api(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_"))}
+    env["RAG_DATA_DIR"] = str(tmp_path)
+    question = "when did the army leave Hama?"
+    out = subprocess.run([sys.executable, "-m", "rag", "ask", "--json", question], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    expected = Assistant(Settings.from_env(env)).ask(question).to_dict()
+    assert json.loads(out) == expected
+
+
+def test_cli_reports_errors_without_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_"))}
+    env["RAG_DATA_DIR"] = str(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "rag", "ask", "--llm", "openai", "when?"], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "OPENAI_API_KEY" in run.stderr and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "rag", "ingest", str(tmp_path / "nope")], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.chroma_server
+def test_round_trip_through_a_chroma_server(tmp_path: Path) -> None:
+    port = _free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    server = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        settings = Settings(data_dir=tmp_path / "data", chroma_url=url, llm="extractive")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("chroma run did not start")
+                time.sleep(0.3)
+        assistant = Assistant(settings)
+        report = assistant.ingest(Path(__file__).parent.parent / "seeds")
+        assert len(report.added) == 5 and report.chunks_embedded > 5
+        answer = assistant.ask("when did the army leave Hama?")
+        assert "December 5" in answer.text
+        assert not (tmp_path / "data" / "index").exists()  # nothing went to the embedded store
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_unreachable_chroma_server_is_named(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    with pytest.raises(RagError, match=url):
+        Assistant(Settings(data_dir=tmp_path, chroma_url=url)).ask("when did the army leave Hama?")
