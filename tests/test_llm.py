@@ -1,0 +1,261 @@
+"""The OpenAI generator against a real llama.cpp server (Gemma 3 270M base) on loopback.
+
+The model is tiny and ignores instructions, so the tests check the protocol and our parsing of whatever it
+says; one test swaps in prompts that make it echo a cited sentence, so marker mapping is checked end to end.
+Pure citation parsing (no server) is tested on scripted strings at the bottom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llama_index.core.schema import TextNode
+
+from rag.cite import REFUSAL, best_quote, citations_for, is_refusal, parse_markers
+from rag.condense import condense_question
+from rag.errors import RagError
+from rag.generate import OpenAIGenerator, count_usage
+from rag.models import Answer, Passage
+from rag.settings import PROJECT_ROOT, Settings
+
+SEED = "000_0acf8dbdca9c3ed5.txt"
+ARTICLE = (PROJECT_ROOT / "seeds" / SEED).read_text(encoding="utf-8")
+QUESTION = "When did the army leave Hama?"
+HAMA = "However, on December 5, the command of the SAR army officially announced the redeployment"
+IRAN = "Iran has warned Syrian President Bashar al-Assad"
+
+
+def _passage(number: int, first: str, last: str, **extra: str) -> Passage:
+    """A passage of the seed article from the sentence starting `first` to the one ending `last`."""
+    start = ARTICLE.index(first)
+    end = ARTICLE.index(last, start) + len(last)
+    meta = {
+        "doc_id": SEED,
+        "source": SEED,
+        "title": "Iran limits help to Assad",
+        "outlet": "TASS",
+        "published": "2024-12-06",
+        **extra,
+    }
+    node = TextNode(text=ARTICLE[start:end], metadata=meta, start_char_idx=start, end_char_idx=end)
+    return Passage(node=node, score=1.0 / number, number=number)
+
+
+@pytest.fixture
+def passages() -> list[Passage]:
+    return [
+        _passage(
+            1,
+            "After the capture of Aleppo",
+            "outside the city of Hama.",
+            dates="today, Friday = 6 December 2024",
+        ),
+        _passage(2, IRAN, "told the publication."),
+        _passage(3, "As unnamed sources familiar", "from the country."),
+    ]
+
+
+def _settings(tmp_path: Path, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path,
+        "llm": "openai",
+        "openai_model": "gemma-3-270m",
+        "llm_max_tokens": 48,
+        "llm_timeout": 60.0,
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _assert_citations_point_into_article(answer: Answer, n_passages: int) -> None:
+    assert [c.marker for c in answer.citations] == parse_markers(answer.text, n_passages)[1]
+    for citation in answer.citations:
+        assert 1 <= citation.marker <= n_passages
+        assert ARTICLE[citation.start : citation.end] == citation.quote
+        assert (
+            ARTICLE[citation.passage_start : citation.passage_start + len(citation.passage)]
+            == citation.passage
+        )
+
+
+# --- the prompt ---------------------------------------------------------------------------------------
+
+
+def test_messages_carry_numbered_passages_and_rules(tmp_path: Path, passages: list[Passage]) -> None:
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url="http://127.0.0.1:9/v1"))
+    system, user = generator.build_messages(QUESTION, passages)
+    assert system["role"] == "system" and user["role"] == "user"
+    assert REFUSAL in system["content"]
+    content = user["content"]
+    for passage in passages:
+        assert f"[{passage.number}] Title: Iran limits help to Assad | Outlet: TASS" in content
+        assert passage.text in content
+    assert f"Published: 2024-12-06 | Source: {SEED}" in content
+    assert "Dates: today, Friday = 6 December 2024" in content
+    assert content.index("[1]") < content.index("[2]") < content.index("[3]") < content.index(QUESTION)
+
+
+# --- real calls ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.llm
+def test_real_answer_parses_whatever_the_model_says(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server))
+    answer = generator.answer(QUESTION, passages)
+    assert answer.mode == "openai" and answer.question == QUESTION
+    assert answer.passages == passages
+    # The server counted the prompt it received: the three passages make it long.
+    messages = generator.build_messages(QUESTION, passages)
+    assert answer.usage["prompt_tokens"] > 0.5 * count_usage(messages, "")["prompt_tokens"] > 200
+    assert 0 < answer.usage["completion_tokens"] <= 48
+    _assert_citations_point_into_article(answer, len(passages))
+
+
+@pytest.mark.llm
+def test_real_reply_markers_map_to_supporting_quotes(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    # Prompts a base model continues by repeating the line: a deterministic reply with real markers,
+    # including [7], which points at no passage.
+    line = "The army left Hama on December 5 [1]. Iran warned Assad [2][7].\n"
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "answer_system.txt").write_text(line)
+    (prompts / "answer_user.txt").write_text(line * 5)
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, prompts_dir=prompts))
+    answer = generator.answer(QUESTION, passages)
+    assert answer.text.startswith("The army left Hama on December 5 [1]. Iran warned Assad [2]")
+    assert "[7]" not in answer.text
+    assert [c.marker for c in answer.citations] == [1, 2]
+    assert answer.citations[0].quote.startswith(HAMA)
+    assert answer.citations[1].quote.startswith(IRAN)
+    assert not answer.refused
+    _assert_citations_point_into_article(answer, len(passages))
+
+
+@pytest.mark.llm
+def test_stream_yields_deltas_then_the_parsed_answer(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, llm_max_tokens=32))
+    items = list(generator.stream(QUESTION, passages))
+    deltas, final = items[:-1], items[-1]
+    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
+    assert isinstance(final, Answer)
+    reply = "".join(deltas)  # type: ignore[arg-type]
+    assert final.text == parse_markers(reply, len(passages))[0]
+    assert final.citations == citations_for(final.text, passages)
+    assert final.usage["completion_tokens"] > 0 and final.mode == "openai"
+
+
+@pytest.mark.llm
+def test_condense_rewrites_with_history(llm_server: str, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, openai_base_url=llm_server)
+    assert condense_question("And Aleppo?", [], settings) == "And Aleppo?"  # no history: no call
+    history = [(QUESTION, "On December 5 [1].")]
+    rewritten = condense_question("And Aleppo?", history, settings)
+    assert rewritten and "\n" not in rewritten
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.llm
+def test_stopped_server_names_the_url(stopped_llm_url: str, tmp_path: Path, passages: list[Passage]) -> None:
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=stopped_llm_url))
+    with pytest.raises(RagError) as err:
+        generator.answer(QUESTION, passages)
+    message = str(err.value)
+    assert f"Could not reach the LLM server at {stopped_llm_url} (connection refused)" in message
+    assert "OPENAI_BASE_URL" in message
+    with pytest.raises(RagError, match="connection refused"):
+        list(generator.stream(QUESTION, passages))
+
+
+@pytest.mark.llm
+def test_timeout_names_the_url(llm_server: str, tmp_path: Path, passages: list[Passage]) -> None:
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, llm_timeout=0.001, llm_max_tokens=4)
+    )
+    with pytest.raises(RagError, match=f"Could not reach the LLM server at {llm_server} .*RAG_LLM_TIMEOUT"):
+        generator.answer(QUESTION, passages)
+
+
+@pytest.mark.llm
+def test_wrong_key_is_reported_without_the_key(
+    llm_server_with_key: tuple[str, str], tmp_path: Path, passages: list[Passage]
+) -> None:
+    url, key = llm_server_with_key
+    wrong = "sk-wrong-key-0123456789"
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=url, openai_api_key=wrong))
+    with pytest.raises(RagError) as err:
+        generator.answer(QUESTION, passages)
+    assert "OPENAI_API_KEY" in str(err.value) and "401" in str(err.value)
+    assert wrong not in str(err.value)
+    # The right key gets through the same server.
+    ok = OpenAIGenerator(_settings(tmp_path, openai_base_url=url, openai_api_key=key, llm_max_tokens=4))
+    assert ok.answer(QUESTION, passages[:1]).mode == "openai"
+
+
+@pytest.mark.llm
+def test_not_found_names_the_model_setting(llm_server: str, tmp_path: Path, passages: list[Passage]) -> None:
+    # llama.cpp serves any model name, so provoke its real 404 with a base URL missing /v1.
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server.removesuffix("/v1") + "/nope"))
+    with pytest.raises(RagError, match="no model 'gemma-3-270m'.*RAG_OPENAI_MODEL"):
+        generator.answer(QUESTION, passages)
+
+
+def test_missing_key_and_url_names_the_variables(tmp_path: Path) -> None:
+    with pytest.raises(RagError, match="OPENAI_API_KEY.*OPENAI_BASE_URL"):
+        OpenAIGenerator(_settings(tmp_path))
+
+
+# --- citation parsing on scripted replies (pure logic, no server) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "clean", "markers"),
+    [
+        (
+            "The army left Hama on December 5 [1]. Iran pulled out commanders [3][9].",
+            "The army left Hama on December 5 [1]. Iran pulled out commanders [3].",
+            [1, 3],
+        ),
+        ("Both say so [1, 2]. Again [2][1].", "Both say so [1, 2]. Again [2][1].", [1, 2]),
+        ("A range [1-3].", "A range [1-3].", [1, 2, 3]),
+        ("Mixed [2, 9] and gone [9]. Hostile [1-999999999].", "Mixed [2] and gone. Hostile [1].", [2, 1]),
+        ("Nothing cited.", "Nothing cited.", []),
+    ],
+)
+def test_parse_markers(reply: str, clean: str, markers: list[int]) -> None:
+    assert parse_markers(reply, 3) == (clean, markers)
+
+
+def test_citations_follow_first_use_and_quote_the_best_sentence(passages: list[Passage]) -> None:
+    reply = (
+        "Iran withdrew its senior commanders from eastern Syria [3]. The army announced its "
+        "redeployment outside Hama on December 5 [1]. Tehran told Assad help would be limited. [2] [9]"
+    )
+    citations = citations_for(reply, passages)
+    assert [c.marker for c in citations] == [3, 1, 2]
+    assert citations[0].quote.startswith("As unnamed sources familiar")
+    assert citations[1].quote.startswith(HAMA)
+    # A marker opening the next sentence belongs to the claim before it.
+    assert citations[2].quote.startswith('"Earlier this week, Tehran told Assad')
+    for citation in citations:
+        assert ARTICLE[citation.start : citation.end] == citation.quote
+        assert (citation.doc_id, citation.outlet, citation.published) == (SEED, "TASS", "2024-12-06")
+
+
+def test_best_quote_weighs_numbers_and_dates(passages: list[Passage]) -> None:
+    quote, start, end = best_quote(passages[0], "What happened on December 5?")
+    assert quote.startswith(HAMA) and ARTICLE[start:end] == quote
+
+
+def test_refusal_detection() -> None:
+    assert is_refusal(REFUSAL, [])
+    assert is_refusal("The articles don’t say. Sorry.", [])
+    assert not is_refusal("The army left Hama on December 5 [1].", [])
