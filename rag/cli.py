@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.run_eval import THRESHOLDS, eval_settings, format_table, make_judge, missed_thresholds, run
 from rag.settings import Settings
 
 EPILOG = """environment: RAG_DATA_DIR (index location), RAG_TOP_K, RAG_LLM (auto|extractive|openai),
@@ -39,6 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, default=None, help="number of passages to retrieve (default: RAG_TOP_K=5)")
     ask.add_argument("--llm", choices=["extractive", "openai"], default=None,
                      help="answer mode (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)")
+
+    ev = sub.add_parser("eval", help="score answers and citations against a gold set",
+                        description="Ask every question of a gold set (eval/gold.jsonl) through the assistant, "
+                                    "over its own index of seeds/, and score answers, retrieval, refusals and "
+                                    "citations. Prints a table, writes report.json and report.html, and exits "
+                                    "with status 1 when a --min-* threshold is missed.")
+    ev.add_argument("--gold", type=Path, default=None, help="gold JSONL file (default: eval/gold.jsonl)")
+    ev.add_argument("--llm", choices=["extractive", "openai"], default=None, help="answer mode (as for ask)")
+    ev.add_argument("--k", type=int, default=None, help="passages per question (default: RAG_TOP_K=5)")
+    ev.add_argument("--out", type=Path, default=None, help="report folder (default: eval/out)")
+    ev.add_argument("--judge", choices=["lexical", "llm"], default="lexical",
+                    help="support check for citation metrics: lexical+embedding (offline) or the configured LLM")
+    ev.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    for option, ((_, _), label) in THRESHOLDS.items():
+        ev.add_argument(f"--{option.replace('_', '-')}", type=float, default=None, metavar="X",
+                        help=f"fail (exit 1) when {label} is below X")
 
     serve = sub.add_parser("serve", help="start the chat UI (app.py)",
                            description="Start the Gradio chat UI on RAG_HOST:RAG_PORT (127.0.0.1:7860).")
@@ -92,6 +110,35 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.assistant import Assistant
+    from rag.evaluate import load_gold
+    from rag.report import write_reports
+    from rag.settings import PROJECT_ROOT
+
+    gold_path = args.gold or PROJECT_ROOT / "eval" / "gold.jsonl"
+    if not gold_path.exists():
+        raise RagError(f"Gold file {gold_path} not found; pass --gold PATH.")
+    gold = load_gold(gold_path)[: args.limit]
+    k = args.k or settings.top_k
+    if k < 1:
+        raise RagError("--k must be at least 1.")
+    assistant = Assistant(eval_settings(settings))
+    mode = args.llm or settings.resolved_llm
+    summary, results = run(assistant, gold, k=k, llm=mode, judge=make_judge(args.judge, assistant),
+                           progress=not args.quiet)
+    out = args.out or PROJECT_ROOT / "eval" / "out"
+    run_info = {"gold": str(gold_path), "mode": mode, "k": k, "judge": args.judge,
+                "model": settings.openai_model if mode == "openai" else None}
+    json_path, html_path = write_reports(summary, results, out, run_info)
+    print(format_table(summary))
+    print(f"\nreports: {json_path} and {html_path}")
+    missed = missed_thresholds(summary, {option: getattr(args, option) for option in THRESHOLDS})
+    for line in missed:
+        print(f"FAILED: {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import importlib.util
 
@@ -109,4 +156,4 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": _ingest, "ask": _ask, "serve": _serve}
+COMMANDS = {"ingest": _ingest, "ask": _ask, "eval": _eval, "serve": _serve}

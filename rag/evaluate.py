@@ -266,6 +266,12 @@ def doc_recall_at_k(item: GoldItem, retrieved_doc_ids: Sequence[str], k: int) ->
     return len(supporting & {doc_stem(d) for d in retrieved_doc_ids[:k]}) / len(supporting)
 
 
+def doc_hit_at_k(item: GoldItem, retrieved_doc_ids: Sequence[str], k: int) -> float:
+    """Hit rate (llama-index's `HitRate`): 1.0 when any supporting doc is among the top-k, else 0.0."""
+    _check_k(k)
+    return float(bool(_supporting(item) & {doc_stem(d) for d in retrieved_doc_ids[:k]}))
+
+
 def reciprocal_rank(item: GoldItem, retrieved_doc_ids: Sequence[str]) -> float:
     """Reciprocal rank (MRR when averaged; Voorhees, TREC-8 QA 1999): 1/rank of the first retrieved
     passage whose article is a supporting doc, 0 when none is."""
@@ -701,6 +707,9 @@ def score_question(
         "doc_recall_at_k",
         "reciprocal_rank",
         "answer_recall_at_k",
+        "answer_recall_at_1",
+        "answer_recall_at_3",
+        "doc_hit_at_k",
         "citation_hit",
         "citation_precision_docs",
         "citations_cover_support",
@@ -713,6 +722,9 @@ def score_question(
         v["doc_recall_at_k"] = doc_recall_at_k(item, retrieved_doc_ids, k)
         v["reciprocal_rank"] = reciprocal_rank(item, retrieved_doc_ids)
         v["answer_recall_at_k"] = answer_recall_at_k(item, passages, k)
+        v["answer_recall_at_1"] = answer_recall_at_k(item, passages, 1)
+        v["answer_recall_at_3"] = answer_recall_at_k(item, passages, min(3, k))
+        v["doc_hit_at_k"] = doc_hit_at_k(item, retrieved_doc_ids, k)
         v["answer_match"] = False if refused else answer_correct(item, answer_text)
         v["f1"] = 0.0 if refused else token_f1(answer_text, gold_strings(item))
         if not refused:
@@ -783,7 +795,10 @@ METRICS = (
     "answer_match",
     "f1",
     "doc_recall_at_k",
+    "doc_hit_at_k",
     "reciprocal_rank",
+    "answer_recall_at_1",
+    "answer_recall_at_3",
     "answer_recall_at_k",
     "citation_hit",
     "citation_precision_docs",

@@ -7,7 +7,7 @@ import re
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) then whitespace and an
 # uppercase letter, digit or opening quote; or at a line break. Abbreviations common in news copy
 # ("U.S.", "Gen.", "Mr.") must not end a sentence.
-_END = re.compile(r"""(?<=[.!?])["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])|\n+""")
+_END = re.compile(r"""(?:(?<=[.!?])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9]))|\n+""")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|Capt|St|Jr|Sr|Prof|No|vs|etc|Jan|Feb|Mar|Apr|Jun|Jul|"
                      r"Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z](?:\.[A-Z])*)\.$")
 
@@ -17,9 +17,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _END.finditer(text):
-        if match.group(0).strip() == "" and "\n" not in match.group(0) and _ABBREV.search(text[start:match.start()]):
+        end = match.end(1) if match.group(1) is not None else match.start()  # closing quotes stay in
+        if "\n" not in match.group(0) and _ABBREV.search(text[start:match.start()]):
             continue
-        _append(text, start, match.start(), spans)
+        _append(text, start, end, spans)
         start = match.end()
     _append(text, start, len(text), spans)
     return spans

@@ -7,6 +7,7 @@ collection itself is the manifest, so there is no second file to drift out of st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -128,10 +129,9 @@ def open_store(settings: Settings, embed_name: str, *, rebuild: bool = False) ->
 
 
 def _drop(client: Any, name: str) -> None:
-    try:
+    # A collection that doesn't exist yet is fine to "drop".
+    with contextlib.suppress(Exception):
         client.delete_collection(name)
-    except Exception:  # noqa: BLE001 - a collection that doesn't exist yet is fine to "drop"
-        pass
 
 
 def _client(settings: Settings) -> tuple[Any, str]:

@@ -1,0 +1,123 @@
+"""`rag eval`: ask every gold question through the real assistant, score it, and write the reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm import tqdm
+
+from rag.assistant import Assistant
+from rag.errors import RagError
+from rag.evaluate import (
+    GoldItem,
+    LexicalJudge,
+    QuestionResult,
+    SupportJudge,
+    load_prices,
+    result_from_answer,
+    summarize,
+)
+from rag.prompts import render_prompt
+from rag.settings import PROJECT_ROOT, Settings
+
+
+@dataclass
+class LLMJudge:
+    """`--judge llm`: the configured OpenAI(-compatible) model answers yes/no per claim (prompts/judge.txt)."""
+
+    settings: Settings
+
+    def supports(self, claim: str, evidence: str) -> bool:
+        from rag.generate import complete, make_client
+
+        prompt = render_prompt(self.settings.prompts_dir, "judge", claim=claim, evidence=evidence)
+        reply, _ = complete(make_client(self.settings), self.settings, [{"role": "user", "content": prompt}],
+                            max_tokens=3)
+        return reply.strip().lower().startswith("yes")
+
+
+def make_judge(kind: str, assistant: Assistant) -> SupportJudge:
+    """The support checker for citation metrics: lexical+embedding offline, or the configured LLM."""
+    if kind == "llm":
+        if not (assistant.settings.openai_api_key or assistant.settings.openai_base_url):
+            raise RagError("--judge llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL.")
+        return LLMJudge(assistant.settings)
+    return LexicalJudge(embed=assistant.embedder.get_text_embedding_batch)
+
+
+def run(assistant: Assistant, gold: Sequence[GoldItem], *, k: int, llm: str | None, judge: SupportJudge,
+        progress: bool = True) -> tuple[dict[str, Any], list[QuestionResult]]:
+    """Answer and score every gold item; returns the summary and the per-question results."""
+    results = []
+    for item in tqdm(gold, desc="Evaluating", unit="question", disable=not progress):
+        answer = assistant.ask(item.question, k=k, llm=llm)
+        results.append(result_from_answer(item, answer, k=k, judge=judge))
+    model = assistant.settings.openai_model if results and results[0].mode == "openai" else None
+    prices_path = PROJECT_ROOT / "eval" / "prices.json"
+    prices = load_prices(prices_path) if prices_path.exists() else {}
+    return summarize(results, model=model, prices=prices), results
+
+
+def eval_settings(settings: Settings) -> Settings:
+    """The eval gets its own index of the seeds, so the user's own articles never skew the scores."""
+    return settings.with_(data_dir=settings.data_dir / "eval", collection="eval_seeds")
+
+
+TABLE_COLUMNS = (("n", "n"), ("correct", "acc"), ("f1", "F1"), ("answer_recall_at_1", "ansR@1"),
+                 ("answer_recall_at_3", "ansR@3"), ("answer_recall_at_k", "ansR@k"), ("reciprocal_rank", "MRR"),
+                 ("citation_hit", "citHit"), ("citation_precision_docs", "citPrec"),
+                 ("citation_recall", "ALCE-R"), ("citation_precision", "ALCE-P"))
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The summary as a fixed-width table: one row per question type, then overall."""
+    header = f"{'type':<13}" + "".join(f"{label:>8}" for _, label in TABLE_COLUMNS)
+    rows = [header, "-" * len(header)]
+    blocks = list(summary["by_type"].items()) + [("overall", summary["overall"])]
+    for name, block in blocks:
+        cells = []
+        for key, _ in TABLE_COLUMNS:
+            value = block.get(key)
+            cells.append(f"{value:>8}" if key == "n" else f"{'-' if value is None else f'{value:.2f}':>8}")
+        rows.append(f"{name:<13}" + "".join(cells))
+    refusal = summary["refusal"]
+    rows.append("")
+    rows.append(f"refusals: {_pct(refusal['unanswerable_refused'])} of unanswerable refused, "
+                f"{_pct(refusal['answerable_refused'])} of answerable wrongly refused")
+    for stage, lat in summary["latency"].items():
+        rows.append(f"latency {stage}: p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms")
+    usage = summary["usage"]
+    if usage["total_tokens"]:
+        cost = "unknown" if usage["cost_usd"] is None else f"${usage['cost_usd']:.4f}"
+        rows.append(f"tokens: {usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion "
+                    f"({usage['model']}), estimated cost {cost}")
+    return "\n".join(rows)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+THRESHOLDS = {  # CLI option -> (summary path, description)
+    "min_answer": (("overall", "correct"), "answer accuracy"),
+    "min_citation": (("overall", "citation_recall"), "citation recall (ALCE)"),
+    "min_citation_precision": (("overall", "citation_precision"), "citation precision (ALCE)"),
+    "min_answer_recall": (("overall", "answer_recall_at_3"), "answer recall@3"),
+    "min_refusal": (("refusal", "unanswerable_refused"), "share of unanswerable questions refused"),
+}
+
+
+def missed_thresholds(summary: dict[str, Any], wanted: dict[str, float | None]) -> list[str]:
+    """Human-readable lines for every `--min-*` threshold the run did not reach."""
+    missed = []
+    for option, minimum in wanted.items():
+        if minimum is None:
+            continue
+        (section, key), label = THRESHOLDS[option]
+        value = summary[section].get(key)
+        if value is None or value < minimum:
+            shown = "n/a" if value is None else f"{value:.3f}"
+            missed.append(f"{label} is {shown}, below --{option.replace('_', '-')} {minimum}")
+    return missed

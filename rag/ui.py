@@ -1,0 +1,305 @@
+"""The testable parts of the chat UI: HTML for answers and sources, feedback logging, upload handling.
+
+`app.py` only wires these to Gradio components. Everything here is plain Python over `Answer`,
+`Citation` and `Assistant`, so it is tested without a browser (and again in one, through app.py).
+
+Marker links: answer ``[n]`` of chat turn ``t`` becomes ``<a href="#src-t-n">``, and the sources panel
+gives the matching card ``id="src-t-n"``. Turn numbers keep the markers of earlier answers pointing at
+their own sources, which stay in the panel (folded) below the current answer's.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rag.assistant import Assistant
+from rag.errors import RagError
+from rag.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
+from rag.models import Answer, Citation
+
+REFUSAL_NOTE = "The articles don't say — try rephrasing the question, or add articles that cover it."
+EARLIER_TURNS_SHOWN = 20  # older answers' sources are dropped from the panel, to keep it light
+_MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
+
+
+# --- chat messages -----------------------------------------------------------------------------------
+
+
+def source_id(turn: int, marker: int) -> str:
+    """The HTML id of a source card, and the fragment its markers link to."""
+    return f"src-{turn}-{marker}"
+
+
+def link_markers(text: str, turn: int) -> str:
+    """HTML-escape an answer and turn each ``[n]`` (``[1, 2]``, ``[1-2]`` too) into links to its sources."""
+
+    def link(match: re.Match[str]) -> str:
+        return "".join(
+            f'<a class="rag-cite" href="#{source_id(turn, n)}">[{n}]</a>' for n in _expand(match.group(1))
+        )
+
+    out: list[str] = []
+    pos = 0
+    for match in _MARKER_GROUP.finditer(text):
+        out.append(_escape_text(text[pos : match.start()]))
+        out.append(link(match))
+        pos = match.end()
+    out.append(_escape_text(text[pos:]))
+    return "".join(out)
+
+
+def render_partial(text: str, turn: int) -> str:
+    """The chat bubble while an answer is still streaming in."""
+    return link_markers(text, turn) + " ▍"
+
+
+def render_answer(answer: Answer, turn: int) -> str:
+    """The chat bubble for a finished answer: linked markers, refusal note, rewrite and fallback notes."""
+    parts: list[str] = []
+    if answer.refused:
+        # A refusal is an honest outcome, not a failure: say so in a distinct, calm note.
+        parts.append(f'<div class="rag-refusal"><strong>No answer in the articles.</strong> '
+                     f"{html.escape(REFUSAL_NOTE)}</div>")
+        if answer.text.strip() and not answer.text.strip().startswith("The articles don't say"):
+            parts.append(link_markers(answer.text, turn))
+    else:
+        parts.append(link_markers(answer.text, turn))
+    small: list[str] = []
+    if answer.rewritten_question:
+        small.append(f"Searched for: “{html.escape(answer.rewritten_question)}”")
+    small.extend(f"Note: {html.escape(note)}" for note in answer.notes)
+    if small:
+        parts.append('<div class="rag-meta"><small>' + "<br>".join(small) + "</small></div>")
+    return "\n\n".join(parts)
+
+
+def render_error(message: str) -> str:
+    """The chat bubble when a question could not be answered (LLM down, bad key...)."""
+    return (f'<div class="rag-error"><strong>Could not answer:</strong> {html.escape(message)}</div>\n\n'
+            "<small>The app is still running: ask again, or switch the answer mode in Settings.</small>")
+
+
+# --- sources panel -----------------------------------------------------------------------------------
+
+
+def highlight_quote(citation: Citation) -> str:
+    """The citation's passage, HTML-escaped, with the exact supporting quote wrapped in ``<mark>``.
+
+    The quote's span is in article coordinates; the passage starts at `passage_start`. If the span does
+    not land on the quote (a mismatch would be a bug upstream), the quote is found by text instead, and
+    failing that shown on its own, so the panel never highlights the wrong words.
+    """
+    passage, quote = citation.passage, citation.quote
+    start = citation.start - citation.passage_start
+    end = citation.end - citation.passage_start
+    if not (0 <= start <= end <= len(passage) and passage[start:end] == quote):
+        found = passage.find(quote) if quote else -1
+        if found < 0:
+            return f"<mark>{html.escape(quote)}</mark>" if not passage else (
+                f"{html.escape(passage)}<br><mark>{html.escape(quote)}</mark>")
+        start, end = found, found + len(quote)
+    return (html.escape(passage[:start]) + "<mark>" + html.escape(passage[start:end]) + "</mark>"
+            + html.escape(passage[end:]))
+
+
+def render_source(citation: Citation, turn: int) -> str:
+    """One source card: marker, title, outlet, date, file, and the passage with its quote marked."""
+    title = html.escape(citation.title or citation.doc_id)
+    file = citation.doc_id if citation.title else None  # without a title, the file name is the title
+    meta = " · ".join(html.escape(x) for x in (citation.outlet, citation.published, file) if x)
+    return (
+        f'<div class="rag-source" id="{source_id(turn, citation.marker)}">'
+        f'<div class="rag-source-head"><span class="rag-marker">[{citation.marker}]</span> '
+        f"<strong>{title}</strong></div>"
+        + (f'<div class="rag-source-meta">{meta}</div>' if meta else "")
+        + f'<blockquote class="rag-passage">{highlight_quote(citation)}</blockquote></div>'
+    )
+
+
+def render_sources(answer: Answer, turn: int) -> str:
+    """The sources of one answer: a card per cited marker, in marker order."""
+    seen: set[int] = set()
+    cards: list[str] = []
+    for citation in sorted(answer.citations, key=lambda c: c.marker):
+        if citation.marker in seen:  # one card per marker; the first quote is the one linked
+            continue
+        seen.add(citation.marker)
+        cards.append(render_source(citation, turn))
+    question = html.escape(answer.rewritten_question or answer.question)
+    head = f'<div class="rag-turn-head">Sources for “{question}”</div>'
+    if not cards:
+        why = "no answer was found" if answer.refused else "the answer cites nothing"
+        cards.append(f'<div class="rag-empty">No sources: {why}.</div>')
+    return f'<section class="rag-turn" data-turn="{turn}">{head}{"".join(cards)}</section>'
+
+
+def render_panel(sections: Sequence[str]) -> str:
+    """The whole sources panel: the current answer's sources, then earlier answers' folded away.
+
+    `sections` are `render_sources` outputs, oldest first.
+    """
+    if not sections:
+        return ('<div class="rag-empty">Ask a question: the articles each answer cites appear here, with '
+                "the supporting quote highlighted.</div>")
+    current, earlier = sections[-1], list(sections[:-1])[-EARLIER_TURNS_SHOWN:]
+    if not earlier:
+        return current
+    folded = "".join(reversed(earlier))
+    return (f'{current}<details class="rag-earlier"><summary>Earlier answers ({len(earlier)})</summary>'
+            f"{folded}</details>")
+
+
+# --- feedback ----------------------------------------------------------------------------------------
+
+
+class FeedbackLog:
+    """Appends one JSON line per thumbs up/down to a file; safe to share between request threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()  # gradio runs handlers in a thread pool
+
+    def append(self, rating: str, turn: dict[str, Any]) -> dict[str, Any]:
+        """Record `rating` ("up"/"down") for a turn (`Answer.to_dict()` plus "k"); returns the record."""
+        record = {"timestamp": datetime.now(UTC).isoformat(timespec="seconds"), "rating": rating, **turn}
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+        return record
+
+
+def rating_of(liked: bool | str) -> str:
+    """Gradio's like payload (True/False, or a custom option's label) as "up"/"down"/the label."""
+    if isinstance(liked, bool):
+        return "up" if liked else "down"
+    return {"like": "up", "dislike": "down"}.get(str(liked).lower(), str(liked))
+
+
+# --- uploads -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadResult:
+    """What an upload did: which files were refused before ingesting, and the ingest's own report."""
+
+    saved: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    summary: str = ""  # IngestReport.summary(), or the RagError message when nothing could be ingested
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) from the loader
+    ok: bool = True
+
+    def message(self) -> str:
+        """Markdown for the upload panel."""
+        lines: list[str] = []
+        if self.saved:
+            lines.append(("Ingested: " if self.ok else "Not ingested: ") + ", ".join(self.saved))
+        if self.summary:
+            lines.append(self.summary)
+        lines.extend(f"- **{name}** not ingested: {reason}" for name, reason in self.rejected + self.skipped)
+        return "\n\n".join(lines) if lines else "Nothing uploaded."
+
+
+def check_upload(path: Path, max_mb: float) -> str | None:
+    """Why `path` cannot be ingested (wrong type, too large, empty), or None when it can."""
+    name = path.name.lower()
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES))
+        return f"unsupported file type {path.suffix or '(none)'}; use {kinds}"
+    size = path.stat().st_size
+    if size > max_mb * 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit"
+    if size == 0 and not name.endswith(SIDECAR_SUFFIX):
+        return "the file is empty"
+    return None
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for the uploads folder: no folders, no odd characters, no leading dot."""
+    base = Path(name).name
+    cleaned = re.sub(r"[^\w.\- ]+", "_", base).strip(" .")
+    return cleaned or "upload.txt"
+
+
+def ingest_uploads(assistant: Assistant, files: Iterable[str | Path], upload_dir: Path, max_mb: float,
+                   progress: Callable[[float, str], object] | None = None) -> UploadResult:
+    """Check, save and ingest uploaded files; a bad file is reported and the others still go in.
+
+    Files are copied into `upload_dir` (earlier uploads stay there) and the folder is ingested as a
+    whole: `Assistant.ingest` of a folder prunes articles whose files are gone, so ingesting one file at
+    a time from a fresh folder would be fine too, but the folder also picks up ``NAME.meta.json``
+    sidecars uploaded beside their article. Files the loader skips are removed again, so they are not
+    reported on every later upload.
+    """
+    result = UploadResult()
+    accepted: list[tuple[Path, str]] = []
+    for raw in files:
+        src = Path(raw)
+        reason = check_upload(src, max_mb) if src.is_file() else "the upload did not arrive"
+        if reason:
+            result.rejected.append((src.name, reason))
+        else:
+            accepted.append((src, safe_name(src.name)))
+    if not accepted:
+        result.ok = False
+        return result
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    new_files: list[Path] = []
+    for i, (src, name) in enumerate(accepted):
+        if progress:
+            progress(0.1 * (i + 1) / len(accepted), f"Saving {name}")
+        dest = upload_dir / name
+        if not dest.exists():
+            new_files.append(dest)
+        shutil.copyfile(src, dest)
+        result.saved.append(name)
+    if progress:
+        progress(0.15, "Embedding articles")
+    try:
+        report = assistant.ingest(upload_dir, progress=progress is not None)
+    except RagError as exc:
+        result.ok = False
+        result.summary = str(exc)
+        for path in new_files:  # nothing in them could be read: do not keep them around
+            path.unlink(missing_ok=True)
+        return result
+    result.summary = report.summary()
+    mine = set(result.saved)
+    result.skipped = [(name, reason) for name, reason in report.skipped if name.split("#")[0] in mine]
+    for name, _ in result.skipped:
+        path = upload_dir / name
+        if path in new_files:
+            path.unlink(missing_ok=True)
+    if result.skipped:
+        skipped_files = {name for name, _ in result.skipped if "#" not in name}
+        result.saved = [name for name in result.saved if name not in skipped_files]
+    if progress:
+        progress(1.0, "Done")
+    return result
+
+
+def _expand(group: str) -> list[int]:
+    """``"1, 3-4"`` -> ``[1, 3, 4]`` (order kept, duplicates dropped)."""
+    out: list[int] = []
+    for part in re.split(r"\s*,\s*", group.strip()):
+        bounds = [int(x) for x in re.split(r"\s*[-–]\s*", part) if x]
+        numbers = range(bounds[0], bounds[-1] + 1) if len(bounds) == 2 and bounds[0] <= bounds[1] else bounds
+        for n in numbers:
+            if n not in out:
+                out.append(n)
+    return out
+
+
+def _escape_text(text: str) -> str:
+    # The chatbot renders markdown; escaping HTML keeps article text from injecting tags into the page.
+    return html.escape(text, quote=False)

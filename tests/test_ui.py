@@ -1,0 +1,204 @@
+"""The UI's logic (rag.ui) and app.py's API endpoint, over a real index served on loopback."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pytest
+from conftest import UiApp
+from gradio_client import Client
+
+from rag.models import Answer, Citation
+from rag.ui import (
+    FeedbackLog,
+    check_upload,
+    highlight_quote,
+    ingest_uploads,
+    link_markers,
+    rating_of,
+    render_answer,
+    render_error,
+    render_panel,
+    render_sources,
+    safe_name,
+)
+
+BEFORE = 'Intro <b>bold</b> & "quoted". '
+QUOTE = "The army left Hama on December 5 <script>alert(1)</script>."
+AFTER = " After & more."
+PASSAGE = BEFORE + QUOTE + AFTER
+PASSAGE_START = 1000  # the passage's offset in its article
+
+
+def citation(marker: int = 1, **changes: object) -> Citation:
+    start = PASSAGE_START + len(BEFORE)
+    fields: dict[str, object] = dict(
+        marker=marker, doc_id="a/b.txt", source="b.txt", title="Army <leaves> Hama", outlet="RT & Co",
+        published="2024-12-05", quote=QUOTE, start=start, end=start + len(QUOTE), passage=PASSAGE,
+        passage_start=PASSAGE_START)
+    fields.update(changes)
+    return Citation(**fields)  # type: ignore[arg-type]
+
+
+# --- sources panel and chat HTML -----------------------------------------------------------------------
+
+
+def test_highlight_escapes_everything_and_marks_exactly_the_quote() -> None:
+    out = highlight_quote(citation())
+    assert out == f"{html.escape(BEFORE)}<mark>{html.escape(QUOTE)}</mark>{html.escape(AFTER)}"
+    assert "<script>" not in out and "<b>" not in out
+
+
+def test_highlight_finds_the_quote_by_text_when_the_span_is_off() -> None:
+    out = highlight_quote(citation(start=PASSAGE_START + 3, end=PASSAGE_START + 9))
+    assert f"<mark>{html.escape(QUOTE)}</mark>" in out
+    missing = highlight_quote(citation(quote="not in the passage", start=0, end=0))
+    assert missing.endswith("<mark>not in the passage</mark>")
+
+
+def test_source_cards_link_up_with_the_markers() -> None:
+    answer = Answer(question="q", text="December 5 [2] and [1].", refused=False,
+                    citations=[citation(2), citation(1, title=None)])
+    panel = render_sources(answer, turn=3)
+    assert panel.index('id="src-3-1"') < panel.index('id="src-3-2"')
+    assert "Army &lt;leaves&gt; Hama" in panel and "RT &amp; Co" in panel and "2024-12-05" in panel
+    assert "a/b.txt" in panel  # the file: shown as the title when there is none
+    bubble = render_answer(answer, turn=3)
+    assert '<a class="rag-cite" href="#src-3-2">[2]</a>' in bubble
+    assert '<a class="rag-cite" href="#src-3-1">[1]</a>' in bubble
+
+
+def test_marker_groups_become_one_link_each_and_text_is_escaped() -> None:
+    out = link_markers("x <i>y</i> [1, 3-4][2]", turn=1)
+    assert out.startswith("x &lt;i&gt;y&lt;/i&gt; ")
+    assert [f'href="#src-1-{n}"' in out for n in (1, 2, 3, 4)] == [True] * 4
+
+
+def test_refusal_is_a_note_not_an_error() -> None:
+    answer = Answer(question="what is post-series depression?", text="The articles don't say.", refused=True)
+    bubble = render_answer(answer, turn=1)
+    assert "rag-refusal" in bubble and "rag-error" not in bubble and "rephras" in bubble
+    assert "No sources" in render_sources(answer, turn=1)
+    assert "rag-error" in render_error("Could not reach <the server>")
+    assert "&lt;the server&gt;" in render_error("Could not reach <the server>")
+
+
+def test_rewritten_question_and_notes_show_under_the_answer() -> None:
+    answer = Answer(question="and who?", text="HTS [1]", refused=False, citations=[citation()],
+                    rewritten_question="who led the offensive (Hama)?",
+                    notes=["LLM down, answered extractively"])
+    bubble = render_answer(answer, turn=2)
+    assert "Searched for: “who led the offensive (Hama)?”" in bubble
+    assert "LLM down, answered extractively" in bubble
+
+
+def test_panel_keeps_earlier_answers_folded_below_the_current_one() -> None:
+    assert "Ask a question" in render_panel([])
+    panel = render_panel(["<section>one</section>", "<section>two</section>"])
+    assert panel.startswith("<section>two</section>") and "<details" in panel and "one" in panel
+
+
+# --- feedback --------------------------------------------------------------------------------------
+
+
+def test_feedback_appends_one_json_line_per_rating(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "deep" / "feedback.jsonl")
+    answer = Answer(question="when did the army leave Hama?", text="December 5 [1]", refused=False,
+                    citations=[citation()])
+    log.append(rating_of(True), answer.to_dict())
+    log.append(rating_of(False), {"question": "q", "error": "LLM down"})
+    lines = [json.loads(line) for line in log.path.read_text().splitlines()]
+    assert [line["rating"] for line in lines] == ["up", "down"]
+    first = lines[0]
+    assert first["question"] == "when did the army leave Hama?" and first["answer"] == "December 5 [1]"
+    assert first["citations"][0]["quote"] == QUOTE and first["timestamp"].endswith("+00:00")
+    assert rating_of("Dislike") == "down"
+
+
+# --- uploads ---------------------------------------------------------------------------------------
+
+
+def test_upload_checks_name_the_problem(tmp_path: Path) -> None:
+    (tmp_path / "a.pdf").write_bytes(b"%PDF")
+    (tmp_path / "big.txt").write_text("x" * 2048)
+    (tmp_path / "ok.md").write_text("# Title\n\nBody.")
+    (tmp_path / "empty.txt").write_text("")
+    assert "unsupported file type .pdf" in (check_upload(tmp_path / "a.pdf", 1) or "")
+    assert "over the 0.001 MB limit" in (check_upload(tmp_path / "big.txt", 0.001) or "")
+    assert check_upload(tmp_path / "ok.md", 1) is None
+    assert check_upload(tmp_path / "empty.txt", 1) == "the file is empty"
+    assert safe_name("../../etc/pass wd?.txt") == "pass wd_.txt" and safe_name("..") == "upload.txt"
+
+
+def test_bad_uploads_are_reported_and_the_good_one_is_ingested(ui_app: UiApp, tmp_path: Path) -> None:
+    good = tmp_path / "quokkafest.txt"
+    good.write_text("Quokkafest organisers cancel parade\n\nThe Zanthorpe quokkafest parade was cancelled on "
+                    "Tuesday after organisers said a storm had flooded the harbour square.\n")
+    wrong = tmp_path / "notes.docx"
+    wrong.write_bytes(b"PK\x03\x04")
+    big = tmp_path / "huge.txt"
+    big.write_text("Huge article. " * 8000)  # > the fixture's 0.05 MB limit
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    upload_dir = ui_app.settings.data_dir / "uploads"
+
+    result = ingest_uploads(ui_app.assistant, [good, wrong, big, broken], upload_dir,
+                            ui_app.settings.max_upload_mb)
+
+    rejected = dict(result.rejected)
+    assert "unsupported file type .docx" in rejected["notes.docx"]
+    assert "over the 0.05 MB limit" in rejected["huge.txt"]
+    assert [name for name, _ in result.skipped] == ["broken.json"]
+    assert result.saved == ["quokkafest.txt"] and result.ok
+    assert (upload_dir / "quokkafest.txt").exists() and not (upload_dir / "broken.json").exists()
+    message = result.message()
+    assert "Ingested: quokkafest.txt" in message and "notes.docx" in message and "broken.json" in message
+    answer = ui_app.assistant.ask("why was the Zanthorpe quokkafest parade cancelled?")
+    assert not answer.refused and "storm" in answer.text
+    assert answer.citations[0].doc_id == "quokkafest.txt"
+
+
+def test_only_bad_uploads_give_a_message_and_no_ingest(ui_app: UiApp, tmp_path: Path) -> None:
+    wrong = tmp_path / "slides.pptx"
+    wrong.write_bytes(b"PK")
+    result = ingest_uploads(ui_app.assistant, [wrong], tmp_path / "uploads", 1.0)
+    assert not result.ok and "unsupported file type .pptx" in result.message()
+    assert not (tmp_path / "uploads").exists()
+
+
+# --- the named API endpoint ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(ui_app: UiApp) -> Client:
+    return Client(ui_app.url, verbose=False)
+
+
+def test_api_ask_returns_the_answer_and_its_citations(client: Client) -> None:
+    result = client.predict("when did the army leave Hama?", api_name="/ask")
+    assert result["question"] == "when did the army leave Hama?"
+    assert not result["refused"] and "December 5" in result["answer"]
+    assert result["citations"], result
+    first = result["citations"][0]
+    assert {"marker", "doc_id", "title", "outlet", "published", "quote", "start", "end"} <= set(first)
+    assert f"[{first['marker']}]" in result["answer"]
+
+
+def test_api_ask_takes_k_and_history_for_a_follow_up(client: Client) -> None:
+    history = [["when did the army leave Hama?", "December 5 [1]"]]
+    result = client.predict("and who led the offensive?", 3, "extractive", history, api_name="/ask")
+    assert "Hama" in result["rewritten_question"]
+    assert result["question"] == "and who led the offensive?"
+
+
+def test_api_refusal_is_an_answer_not_an_error(client: Client) -> None:
+    result = client.predict("what is post-series depression?", api_name="/ask")
+    assert result["refused"] and result["citations"] == []
+
+
+def test_api_llm_error_is_a_plain_message_and_the_app_keeps_working(client: Client) -> None:
+    with pytest.raises(Exception, match="Could not reach the LLM server"):
+        client.predict("when did the army leave Hama?", 5, "openai", api_name="/ask")
+    assert client.predict("when did the army leave Hama?", api_name="/ask")["citations"]
