@@ -74,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `rag ask ... | head` closed the pipe early: not an error worth a traceback
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted; the index is left consistent (re-run to finish).", file=sys.stderr)
         return 130
@@ -112,7 +115,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.assistant import Assistant
-    from rag.evaluate import load_gold
+    from rag.gold import load_gold
     from rag.report import write_reports
     from rag.settings import PROJECT_ROOT
 

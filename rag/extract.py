@@ -18,6 +18,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.aliases import Aliases
 from rag.cite import REFUSAL
+from rag.conflict import KeyDate, date_conflict, key_date
 from rag.models import Answer, Citation, Passage
 from rag.retrieve import lexical_tokens
 from rag.sentences import sentence_spans
@@ -85,12 +86,36 @@ class ExtractiveGenerator:
         ranked = self.rank(question, passages)
         if not ranked or ranked[0].score < self.min_support:
             return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
-        chosen = self._choose(ranked)
         kind = question_kind(question)
-        parts = [_render(c, kind) for c in chosen]
+        if kind == "date":
+            conflict = date_conflict(ranked[0], ranked, question, self.aliases, 0.7 * ranked[0].score)
+            if conflict:
+                return self._disagreement(question, passages, ranked[0], *conflict)
+        chosen = self._choose(ranked)
+        parts = [self._render(c, kind, question) for c in chosen]
         citations = [_citation(c) for c in chosen]
         return Answer(question=question, text=" ".join(parts), refused=False, citations=citations,
                       mode=self.name, passages=passages)
+
+    def _disagreement(self, question: str, passages: list[Passage], first: Candidate, first_date: KeyDate,
+                      second: Candidate, second_date: KeyDate) -> Answer:
+        """Both sides, each cited: outlets disagree more often than any single answer admits."""
+        text = (f"The articles disagree. {_who(first)} gives {first_date.describe()} [{first.passage.number}]: "
+                f"“{first.text}” {_who(second)} gives {second_date.describe()} [{second.passage.number}]: "
+                f"“{second.text}”")
+        return Answer(question=question, text=text, refused=False,
+                      citations=[_citation(first), _citation(second)], mode=self.name, passages=passages)
+
+    def _render(self, c: Candidate, kind: str | None, question: str) -> str:
+        quote = c.text.strip()
+        lead = ""
+        if kind == "date":
+            found = key_date(c, question, self.aliases)
+            lead = f"{found.describe()}: " if found else ""
+        elif kind in ("distance", "number"):
+            key = PATTERNS[kind].search(quote)
+            lead = f"{key.group(0).strip()}: " if key else ""
+        return f"{lead}“{quote}” [{c.passage.number}]"
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Extractive answers are ready at once: one delta, then the answer."""
@@ -177,11 +202,10 @@ def _kind_bonus(kind: str | None, text: str, question: str) -> float:
     return 0.12 if matches else -0.08
 
 
-def _render(c: Candidate, kind: str | None) -> str:
-    quote = c.text.strip()
-    key = PATTERNS[kind].search(quote) if kind in ("date", "distance", "number") else None
-    lead = f"{key.group(0).strip()}: " if key else ""
-    return f"{lead}“{quote}” [{c.passage.number}]"
+def _who(c: Candidate) -> str:
+    meta = c.passage.meta
+    name = meta.get("outlet") or meta.get("title") or c.passage.doc_id
+    return f"{name} ({c.passage.doc_id})" if name != c.passage.doc_id else c.passage.doc_id
 
 
 def _citation(c: Candidate) -> Citation:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import MetadataMode
+from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
+from rag.dates import format_resolved, resolve_dates
 from rag.errors import RagError
 from rag.load import load_path
 from rag.models import Article
@@ -64,6 +65,8 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
     bar = tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress or not todo)
     for article in todo:
         nodes = split_article(article, settings.chunk_size, settings.chunk_overlap)
+        for node in nodes:
+            _annotate_dates(node, article)
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
         for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
             node.embedding = vector
@@ -77,6 +80,14 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
             store.delete_doc(origin, doc_id)
             report.deleted.append(doc_id)
     return report
+
+
+def _annotate_dates(node: TextNode, article: Article) -> None:
+    """Resolve the chunk's relative dates against the article's dateline, for the generators to see."""
+    resolved = [m for m in resolve_dates(node.get_content(), article.published) if m.relative and m.resolved]
+    if resolved:
+        node.metadata["dates"] = "; ".join(f"{m.expression} = {format_resolved(m)}" for m in resolved)
+        node.excluded_embed_metadata_keys = [*node.excluded_embed_metadata_keys, "dates"]
 
 
 def _skipped_text(skipped: list[tuple[str, str]]) -> str:

@@ -1,0 +1,105 @@
+"""Dates read against each article's dateline, and disagreements between outlets about them.
+
+`key_date` picks, in a quoted sentence, the date expression that belongs to the event the question asks
+about (the one nearest the question's words), resolved against the article's publication date.
+`date_conflict` finds another article whose sentence puts the same event on a different day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from rag.aliases import Aliases
+from rag.dates import DateMention, format_resolved, resolve_dates
+from rag.models import Passage
+from rag.retrieve import lexical_tokens
+
+
+class Sentence(Protocol):
+    """A quoted sentence of a passage (the extractive answerer's candidates)."""
+
+    passage: Passage
+    start: int
+    end: int
+    score: float
+
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass
+class KeyDate:
+    """The date a sentence gives for the asked-about event."""
+
+    mention: DateMention
+    published: date | None
+
+    @property
+    def day(self) -> tuple[int, int] | None:
+        """(month, day) when known, so year-less mentions compare with dated ones."""
+        if self.mention.granularity != "day":
+            return None
+        if self.mention.resolved:
+            return (self.mention.resolved.month, self.mention.resolved.day)
+        return self.mention.month_day
+
+    def describe(self) -> str:
+        """"1 December 2024 (“yesterday” in the article dated 2 December 2024)" or just "November 30"."""
+        m = self.mention
+        if m.relative and m.resolved and self.published:
+            return (f"{format_resolved(m)} (“{m.expression}” in the article dated "
+                    f"{self.published.day} {self.published:%B %Y})")
+        return m.expression if not m.resolved or m.granularity == "year" else _plain(m)
+
+
+def _plain(m: DateMention) -> str:
+    # Keep the article's own wording when it names the day ("December 5"), so quotes and answers agree.
+    return m.expression if re.search(r"\d", m.expression) else format_resolved(m)
+
+
+def published(passage: Passage) -> date | None:
+    """The passage's article date, from chunk metadata."""
+    value = passage.meta.get("published")
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def key_date(sentence: Sentence, question: str, aliases: Aliases) -> KeyDate | None:
+    """The date mention in the sentence nearest the question's words (day-precise mentions first)."""
+    pub = published(sentence.passage)
+    mentions = [m for m in resolve_dates(sentence.text, pub) if m.granularity != "year" or m.resolved]
+    if not mentions:
+        return None
+    q_tokens = set(lexical_tokens(question, aliases))
+    text = sentence.text
+    # A date belongs to the clause it sits in: "attack on Aleppo since last Wednesday, completely taking
+    # control of the city yesterday" dates the attack and the taking separately.
+    bounds = [0] + [m.end() for m in re.finditer(r"[,;:()—]", text)] + [len(text) + 1]
+
+    def relevance(m: DateMention) -> float:
+        i = max(j for j, b in enumerate(bounds) if b <= m.start)
+        clause = text[bounds[i]:bounds[min(i + 1, len(bounds) - 1)]]
+        hits = len(q_tokens & set(lexical_tokens(clause, aliases)))
+        return hits + (0.5 if m.granularity == "day" else 0.0)
+
+    return KeyDate(max(mentions, key=relevance), pub)
+
+
+def date_conflict(best: Sentence, ranked: list[Sentence], question: str, aliases: Aliases,
+                  min_score: float) -> tuple[KeyDate, Sentence, KeyDate] | None:
+    """Another article's sentence, nearly as relevant, that dates the event differently."""
+    mine = key_date(best, question, aliases)
+    if mine is None or mine.day is None:
+        return None
+    for other in ranked[1:]:
+        if other.passage.doc_id == best.passage.doc_id or other.score < min_score:
+            continue
+        theirs = key_date(other, question, aliases)
+        if theirs is not None and theirs.day is not None and theirs.day != mine.day:
+            return mine, other, theirs
+    return None
