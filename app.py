@@ -77,6 +77,8 @@ CSS = """
 .rag-turn-head { font-weight: 600; margin-top: 4px; }
 .rag-earlier summary { cursor: pointer; margin-top: 10px; color: var(--body-text-color-subdued); }
 .rag-empty, .rag-meta { color: var(--body-text-color-subdued); }
+.rag-refusal { border-left: 3px solid #d9a400; padding-left: 8px; }
+.rag-error { border-left: 3px solid #d33; padding-left: 8px; }
 #sources { max-height: 75vh; overflow-y: auto; }
 """
 
@@ -113,22 +115,22 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     answer = item
                 else:
                     text += item
-                    chat[-1] = {"role": "assistant", "content": render_partial(text, turn)}
+                    chat = [*chat[:-1], {"role": "assistant", "content": render_partial(text, turn)}]
                     yield gr.skip(), chat, turns, gr.skip()
         except RagError as exc:
-            chat[-1] = {"role": "assistant", "content": render_error(str(exc))}
+            chat = [*chat[:-1], {"role": "assistant", "content": render_error(str(exc))}]
             turns = [*turns, {"question": question, "error": str(exc), "index": len(chat) - 1}]
             yield gr.skip(), chat, turns, gr.skip()
             return
         except Exception as exc:  # a bug: keep the traceback in the log, keep the app usable
             log.exception("answering %r failed", question)
             message = f"unexpected {type(exc).__name__}: {exc} (the details are in the server log)"
-            chat[-1] = {"role": "assistant", "content": render_error(message)}
+            chat = [*chat[:-1], {"role": "assistant", "content": render_error(message)}]
             turns = [*turns, {"question": question, "error": message, "index": len(chat) - 1}]
             yield gr.skip(), chat, turns, gr.skip()
             return
         assert answer is not None
-        chat[-1] = {"role": "assistant", "content": render_answer(answer, turn)}
+        chat = [*chat[:-1], {"role": "assistant", "content": render_answer(answer, turn)}]
         record = {"question": question, "asked": answer.rewritten_question or question,
                   "answer": answer.to_dict(), "k": int(k), "index": len(chat) - 1,
                   "sources": render_sources(answer, turn)}
@@ -142,8 +144,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         `mode` is "extractive" or "openai" (empty: the server's default); `history` holds earlier
         [question, answer] pairs for a follow-up.
         """
+        llm = MODES.get(mode, mode) or None  # the UI's labels work too
+        if llm not in (None, "extractive", "openai"):
+            raise gr.Error(f"mode must be 'extractive' or 'openai', not {mode!r}.")
         try:
-            answer = assistant.ask(question, [(q, a) for q, a in history or []], k=int(k), llm=mode or None)
+            answer = assistant.ask(question, [(q, a) for q, a in history or []], k=int(k), llm=llm)
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
         return answer.to_dict()
@@ -241,11 +246,15 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
 
 def launch(settings: Settings) -> None:
     """Build the index if needed, then serve the chat UI until interrupted (`rag serve` calls this)."""
+    kwargs = launch_kwargs(settings)  # first: a settings mistake should not wait for an index build
     assistant = Assistant(settings)
     print(f"Opening the index in {settings.index_dir} (built from {settings.seeds_dir} the first time)…")
     assistant.retriever  # noqa: B018  -- build it now, not during the first question
-    build_app(assistant).launch(**launch_kwargs(settings))
+    build_app(assistant).launch(**kwargs)
 
 
 if __name__ == "__main__":
-    launch(Settings.from_env())
+    try:
+        launch(Settings.from_env())
+    except RagError as exc:  # bad settings, auth half set...: say what to fix, no traceback
+        raise SystemExit(f"error: {exc}") from None

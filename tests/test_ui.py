@@ -10,6 +10,8 @@ import pytest
 from conftest import UiApp
 from gradio_client import Client
 
+from rag.assistant import Assistant
+from rag.errors import RagError
 from rag.models import Answer, Citation
 from rag.ui import (
     FeedbackLog,
@@ -202,3 +204,35 @@ def test_api_llm_error_is_a_plain_message_and_the_app_keeps_working(client: Clie
     with pytest.raises(Exception, match="Could not reach the LLM server"):
         client.predict("when did the army leave Hama?", 5, "openai", api_name="/ask")
     assert client.predict("when did the army leave Hama?", api_name="/ask")["citations"]
+
+
+# --- streaming, with a real OpenAI-compatible server -------------------------------------------------
+
+
+@pytest.mark.llm
+def test_chat_streams_llm_tokens_into_the_bubble(ui_app: UiApp, llm_server: str) -> None:
+    # Same index as the served app, but an Assistant whose LLM is the llama.cpp server.
+    assistant = Assistant(ui_app.settings.with_(openai_base_url=llm_server, llm="openai", llm_max_tokens=48))
+    blocks = ui_app.module.build_app(assistant)
+    respond = next(f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+
+    updates = list(respond("when did the army leave Hama?", [], [], 3, "LLM"))
+
+    bubbles = [chat[-1]["content"] for _, chat, _, _ in updates]
+    assert bubbles[0] == "…"  # the question shows at once, before retrieval
+    assert sum(b.endswith("▍") for b in bubbles) >= 2, bubbles  # token deltas arrive one by one
+    assert not bubbles[-1].endswith("▍") and "rag-error" not in bubbles[-1]
+    _, _, turns, panel = updates[-1]
+    assert turns[-1]["answer"]["mode"] != "extractive" and 'class="rag-turn"' in panel
+
+
+# --- launch settings -----------------------------------------------------------------------------
+
+
+def test_launch_binds_to_the_settings_address_with_optional_auth(ui_app: UiApp) -> None:
+    settings = ui_app.settings.with_(host="0.0.0.0", port=8123, auth_user="ed", auth_password="s3cret")
+    kwargs = ui_app.module.launch_kwargs(settings)
+    assert (kwargs["server_name"], kwargs["server_port"], kwargs["auth"]) == ("0.0.0.0", 8123, ("ed", "s3cret"))
+    assert ui_app.module.launch_kwargs(ui_app.settings)["auth"] is None
+    with pytest.raises(RagError, match="RAG_AUTH_PASSWORD"):
+        ui_app.module.launch_kwargs(ui_app.settings.with_(auth_user="ed"))
