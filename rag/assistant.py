@@ -16,6 +16,7 @@ from rag.ingest import IngestReport, ingest_path
 from rag.models import Answer, Passage
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
+from rag.spelling import correct_spelling, vocabulary
 from rag.store import Store, open_store
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
@@ -54,6 +55,11 @@ class Assistant:
         """Hybrid dense + BM25 retriever over the store."""
         return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir)
 
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Words of the indexed articles, for correcting typos in questions."""
+        return vocabulary(node.get_content() for node in self.retriever.nodes.values())
+
     @property
     def _lexical_dir(self) -> Path:
         where = "remote" if self.settings.chroma_url else "local"
@@ -64,7 +70,9 @@ class Assistant:
         if rebuild:
             self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
         report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
-        self.__dict__.pop("retriever", None)  # the BM25 side must see the new chunks
+        # The BM25 side and the vocabulary must see the new chunks.
+        self.__dict__.pop("retriever", None)
+        self.__dict__.pop("vocabulary", None)
         return report
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
@@ -93,7 +101,7 @@ class Assistant:
             raise RagError("The question is empty; ask something about the articles.")
         mode = llm or self.settings.resolved_llm
         generator = self._generator(mode)
-        standalone = self._condense(question, history or [], mode)
+        standalone = correct_spelling(self._condense(question, history or [], mode), self.vocabulary)
         t0 = time.perf_counter()
         passages = self.retrieve(standalone, k)
         t1 = time.perf_counter()

@@ -34,7 +34,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                        rf"(?:in |since |until )\d{{4}}|\b(?:19|20)\d{{2}}\b)", re.IGNORECASE),
     "distance": re.compile(r"\b\d[\d,.]*\s*(?:-\s*)?(?:kilomet(?:er|re)s?|km|miles?|meters?|metres?)\b", re.I),
     "number": re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                         r"dozens?|hundreds?|thousands?|several|first|second|third|fourth|fifth)\b", re.I),
+                         r"dozens?|hundreds?|thousands?|millions?|several)\b", re.I),
     "name": re.compile(r"\b[A-Z][a-z]+(?:[ -](?:al-|bin |de )?[A-Z][a-z]+)+\b"),
 }
 
@@ -133,14 +133,25 @@ class ExtractiveGenerator:
         vectors = self.embedder.get_text_embedding_batch([p.text[s:e] for p, s, e in spans])
         q_vec = np.asarray(self.embedder.get_query_embedding(self.aliases.expand(question)))
         kind = question_kind(question)
+        focus = self._focus(question)
         out = []
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
             text = passage.text[s:e]
             lexical = _coverage(q_tokens, set(lexical_tokens(text, self.aliases)), idf)
             dense = float(np.asarray(vec) @ q_vec)
-            score = 0.5 * lexical + 0.5 * dense + _kind_bonus(kind, text, question) - 0.01 * (passage.number - 1)
+            score = (0.5 * lexical + 0.5 * dense + _kind_bonus(kind, text, question)
+                     + self._focus_penalty(focus, text) - 0.01 * (passage.number - 1))
             out.append(Candidate(passage, s, e, score, lexical, dense))
         return sorted(out, key=lambda c: -c.score)
+
+    def _focus(self, question: str) -> str | None:
+        """The thing counted in "how many X" / "number of X": a sentence without X cannot answer it."""
+        match = re.search(r"\b(?:how many|how much|number of)\s+(.+)", question, re.I)
+        tokens = lexical_tokens(match.group(1), self.aliases) if match else []
+        return tokens[0] if tokens else None
+
+    def _focus_penalty(self, focus: str | None, text: str) -> float:
+        return 0.0 if focus is None or focus in lexical_tokens(text, self.aliases) else -0.1
 
     def _choose(self, ranked: list[Candidate]) -> list[Candidate]:
         # The best sentence, plus the best one from another article when it is nearly as good: news
@@ -197,9 +208,10 @@ def _kind_bonus(kind: str | None, text: str, question: str) -> float:
     if kind == "name":
         q = question.lower()
         matches = [m for m in matches if m.lower() not in q]
-    if kind == "date" and matches and not _DAY.search(text):
-        return 0.03
-    return 0.12 if matches else -0.08
+    if kind == "date":
+        return (0.12 if _DAY.search(text) else 0.03) if matches else -0.1
+    # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
+    return 0.12 if matches else -0.2
 
 
 def _who(c: Candidate) -> str:

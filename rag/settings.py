@@ -61,7 +61,7 @@ class Settings:
     temperature: float = 0.0
 
     # Extractive answerer: below this support score it says the articles don't say.
-    min_support: float = 0.42
+    min_support: float = 0.41
 
     host: str = "127.0.0.1"
     port: int = 7860
