@@ -135,9 +135,15 @@ class ExtractiveGenerator:
         kind = question_kind(question)
         focus = self._focus(question)
         out = []
+        previous: tuple[str, set[str]] = ("", set())
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
             text = passage.text[s:e]
-            lexical = _coverage(q_tokens, set(lexical_tokens(text, self.aliases)), idf)
+            tokens = set(lexical_tokens(text, self.aliases))
+            # A sentence often names its subject only in the sentence before ("A day later, on November 30,
+            # the second largest city ... came under the control"): lend it part of that context.
+            context = previous[1] if previous[0] == passage.doc_id else set()
+            lexical = max(_coverage(q_tokens, tokens, idf), 0.8 * _coverage(q_tokens, tokens | context, idf))
+            previous = (passage.doc_id, tokens)
             dense = float(np.asarray(vec) @ q_vec)
             score = (0.5 * lexical + 0.5 * dense + _kind_bonus(kind, text, question)
                      + self._focus_penalty(focus, text) - 0.01 * (passage.number - 1))

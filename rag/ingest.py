@@ -57,7 +57,9 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
     todo: list[Article] = []
     for article in loaded.articles:
         state = states.get(article.doc_id)
-        if state and state.complete and state.content_hash == article.content_hash:
+        # Chunking settings are part of the identity: changing RAG_CHUNK_SIZE re-splits every article.
+        wanted = f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}"
+        if state and state.complete and state.content_hash == wanted:
             report.unchanged.append(article.doc_id)
         else:
             todo.append(article)
@@ -66,6 +68,7 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
     for article in todo:
         nodes = split_article(article, settings.chunk_size, settings.chunk_overlap)
         for node in nodes:
+            node.metadata["content_hash"] = f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}"
             _annotate_dates(node, article)
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
         for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):

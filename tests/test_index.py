@@ -103,3 +103,13 @@ def test_embedding_model_mismatch_asks_for_rebuild(tmp_path: Path) -> None:
     with pytest.raises(RagError, match="--rebuild"):
         open_store(settings, embedder_name(settings))
     assert open_store(settings, embedder_name(settings), rebuild=True).count() == 0
+
+
+def test_changing_the_chunk_size_resplits(tmp_path: Path, corpus: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", chunk_size=128)
+    embedder = MiniLMEmbedding()
+    store = open_store(settings, embedder_name(settings))
+    ingest_path(corpus, store, embedder, settings, progress=False)
+    before = store.count()
+    report = ingest_path(corpus, store, embedder, settings.with_(chunk_size=64, chunk_overlap=16), progress=False)
+    assert len(report.updated) == 5 and store.count() > before
