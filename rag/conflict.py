@@ -84,8 +84,10 @@ def key_date(sentence: Sentence, question: str, aliases: Aliases) -> KeyDate | N
     def relevance(m: DateMention) -> float:
         i = max(j for j, b in enumerate(bounds) if b <= m.start)
         clause = text[bounds[i]:bounds[min(i + 1, len(bounds) - 1)]]
-        hits = len(q_tokens & set(lexical_tokens(clause, aliases)))
-        return hits + (0.5 if m.granularity == "day" else 0.0)
+        hits = q_tokens & set(lexical_tokens(clause, aliases))
+        # A date dates an event: the question's verb ("take", "leave", "begin") outweighs a place name.
+        weight = sum(1.5 if t.startswith("word") else 1.0 for t in hits)
+        return weight + (0.5 if m.granularity == "day" else 0.0)
 
     return KeyDate(max(mentions, key=relevance), pub)
 
