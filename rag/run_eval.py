@@ -10,15 +10,9 @@ from tqdm import tqdm
 
 from rag.assistant import Assistant
 from rag.errors import RagError
-from rag.evaluate import (
-    GoldItem,
-    LexicalJudge,
-    QuestionResult,
-    SupportJudge,
-    load_prices,
-    result_from_answer,
-    summarize,
-)
+from rag.evaluate import QuestionResult, load_prices, result_from_answer, summarize
+from rag.gold import GoldItem
+from rag.judge import LexicalJudge, SupportJudge
 from rag.prompts import render_prompt
 from rag.settings import PROJECT_ROOT, Settings
 

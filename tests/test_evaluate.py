@@ -1,4 +1,5 @@
-"""Unit tests of the eval metrics (rag.evaluate) on scripted answers, and checks of eval/gold.jsonl itself."""
+"""Unit tests of the eval metrics (rag.evaluate, rag.citation_metrics, rag.judge, rag.gold) on scripted answers,
+and checks of eval/gold.jsonl itself."""
 
 from __future__ import annotations
 
@@ -11,29 +12,20 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import TextNode
 
+from rag.citation_metrics import check_citations, citation_precision, citation_recall, cited_sentences
 from rag.errors import RagError
 from rag.evaluate import (
-    TYPES,
-    GoldItem,
-    LexicalJudge,
     QuestionResult,
     answer_correct,
     answer_recall_at_k,
-    check_citations,
     citation_hit,
-    citation_precision,
     citation_precision_docs,
-    citation_recall,
-    cited_sentences,
     contains,
     doc_recall_at_k,
-    doc_stem,
     estimate_cost,
     is_correct,
-    load_gold,
     load_prices,
     mean_metric,
-    normalize,
     percentile,
     reciprocal_rank,
     result_from_answer,
@@ -41,7 +33,10 @@ from rag.evaluate import (
     summarize,
     token_f1,
 )
+from rag.gold import TYPES, GoldItem, doc_stem, load_gold
+from rag.judge import LexicalJudge
 from rag.models import Answer, Citation, Passage
+from rag.textnorm import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "eval" / "gold.jsonl"

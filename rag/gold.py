@@ -1,0 +1,117 @@
+"""The gold set: loading and validating eval/gold.jsonl (format in eval/README.md).
+
+Data shapes:
+    gold line   {"id", "question", "answers": [str], "answers_all": [str], "supporting_docs": [doc stem],
+                 "type", "answerable": bool, "note"?: str, ...unknown keys kept in GoldItem.extra}
+    doc stem    the article's file name without extension: "000_0acf8dbdca9c3ed5" for doc_id
+                "000_0acf8dbdca9c3ed5.txt" (or "sub/000_0acf8dbdca9c3ed5.txt")
+
+A bad line raises `RagError` naming the file and line, so `rag eval` prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from rag.errors import RagError
+
+TYPES = ("factoid", "numeric", "temporal", "list", "multi-doc", "conflict", "unanswerable", "paraphrase")
+_REQUIRED: dict[str, type] = {
+    "id": str,
+    "question": str,
+    "answers": list,
+    "answers_all": list,
+    "supporting_docs": list,
+    "type": str,
+    "answerable": bool,
+}
+
+
+@dataclass
+class GoldItem:
+    """One gold question. `answers`: any one must appear; `answers_all`: every entry must ("a|b" = a or b)."""
+
+    id: str
+    question: str
+    answers: list[str]
+    answers_all: list[str]
+    supporting_docs: list[str]  # doc stems
+    type: str
+    answerable: bool
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this loader does not know, kept as they are
+
+
+def load_gold(path: str | Path) -> list[GoldItem]:
+    """Read a gold JSONL file (blank lines skipped); raise `RagError` naming the line of any bad entry."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise RagError(f"Gold set {path} not found; pass a .jsonl file (see eval/README.md).") from exc
+    items: list[GoldItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
+        item = _gold_item(raw, where)
+        if item.id in seen:
+            raise RagError(f"{where}: duplicate id {item.id!r}; every question needs its own id.")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise RagError(f"Gold set {path} holds no questions.")
+    return items
+
+
+def _gold_item(raw: Any, where: str) -> GoldItem:
+    if not isinstance(raw, dict):
+        raise RagError(f"{where}: expected a JSON object, got {type(raw).__name__}.")
+    missing = [key for key in _REQUIRED if key not in raw]
+    if missing:
+        raise RagError(f"{where}: missing field(s) {', '.join(missing)}.")
+    for key, kind in _REQUIRED.items():
+        if not isinstance(raw[key], kind):
+            got = type(raw[key]).__name__
+            raise RagError(f"{where}: field {key!r} must be a {kind.__name__}, not {got}.")
+    for key in ("answers", "answers_all", "supporting_docs"):
+        if not all(isinstance(v, str) and v.strip() for v in raw[key]):
+            raise RagError(f"{where}: field {key!r} must hold non-empty strings only.")
+    if any(not alt.strip() for entry in raw["answers_all"] for alt in entry.split("|")):
+        raise RagError(f"{where}: an answers_all entry has an empty '|' alternative.")
+    if raw["type"] not in TYPES:
+        raise RagError(f"{where}: unknown type {raw['type']!r}; expected one of {', '.join(TYPES)}.")
+    if raw["type"] == "unanswerable" and raw["answerable"]:
+        raise RagError(f"{where}: type 'unanswerable' needs \"answerable\": false.")
+    if raw["answerable"] and not (raw["answers"] or raw["answers_all"]):
+        raise RagError(f"{where}: an answerable question needs 'answers' or 'answers_all'.")
+    if raw["answerable"] and not raw["supporting_docs"]:
+        raise RagError(f"{where}: an answerable question needs 'supporting_docs'.")
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise RagError(f"{where}: field 'note' must be a str.")
+    extra = {k: v for k, v in raw.items() if k not in _REQUIRED and k != "note"}
+    return GoldItem(
+        raw["id"],
+        raw["question"],
+        list(raw["answers"]),
+        list(raw["answers_all"]),
+        list(raw["supporting_docs"]),
+        raw["type"],
+        raw["answerable"],
+        note,
+        extra,
+    )
+
+
+def doc_stem(doc_id: str) -> str:
+    """The gold id of an article: its file name without extension ("a/000_x.txt" -> "000_x")."""
+    return PurePosixPath(doc_id.replace("\\", "/")).stem
