@@ -15,6 +15,7 @@ from rag.extract import ExtractiveGenerator
 from rag.ingest import IngestReport, ingest_path
 from rag.models import Answer, Passage
 from rag.retrieve import HybridRetriever
+from rag.score import SentenceScorer
 from rag.settings import Settings
 from rag.spelling import correct_spelling, vocabulary
 from rag.store import Store, open_store
@@ -53,7 +54,13 @@ class Assistant:
     @cached_property
     def retriever(self) -> HybridRetriever:
         """Hybrid dense + BM25 retriever over the store."""
-        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir)
+        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir,
+                               scorer=self.scorer)
+
+    @cached_property
+    def scorer(self) -> SentenceScorer:
+        """Sentence scoring shared by the reranker and the extractive answerer (one vector cache)."""
+        return SentenceScorer(self.embedder, self.aliases)
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -124,4 +131,4 @@ class Assistant:
             from rag.generate import OpenAIGenerator
 
             return OpenAIGenerator(self.settings)  # type: ignore[return-value]
-        return ExtractiveGenerator(self.embedder, self.aliases, self.settings.min_support)
+        return ExtractiveGenerator(self.scorer, self.settings.min_support)

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from rag.aliases import Aliases
 from rag.dates import DateMention, format_resolved, resolve_dates
+from rag.lexical import lexical_tokens
 from rag.models import Passage
-from rag.retrieve import lexical_tokens
 
 
 class Sentence(Protocol):

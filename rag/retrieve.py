@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,27 +19,11 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.aliases import Aliases
+from rag.lexical import lexical_tokens
+from rag.models import Passage
+from rag.score import SentenceScorer
 from rag.settings import Settings
 from rag.store import Store
-
-# Short function words carry no evidence; dropping them keeps BM25 from rewarding "the"/"did".
-STOPWORDS = frozenset("""a an and are as at be been by did do does for from had has have he her his how i in
-into is it its of on or she that the their them they this to was were what when where which who whom
-whose why will with would after before about over than then there these those said says also""".split())
-
-
-def lexical_tokens(text: str, aliases: Aliases) -> list[str]:
-    """Folded, alias-normalised, lightly stemmed content words."""
-    words = re.findall(r"[a-z0-9]+", aliases.canonical_tokens(text))
-    return [_stem(w) for w in words if w not in STOPWORDS]
-
-
-def _stem(word: str) -> str:
-    # A crude suffix stripper is enough to match "withdrew/withdrawal"-free cases like "cities/city".
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)] + repl
-    return word
 
 
 @dataclass
@@ -119,8 +102,9 @@ class HybridRetriever(BaseRetriever):
     """Dense + BM25 with RRF and a per-article cap, as a llama-index retriever."""
 
     def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings, aliases: Aliases,
-                 lexical_dir: Path) -> None:
+                 lexical_dir: Path, scorer: SentenceScorer | None = None) -> None:
         super().__init__()
+        self.scorer = scorer
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -143,7 +127,21 @@ class HybridRetriever(BaseRetriever):
                      ([i for i, _ in lexical], s.bm25_weight)], s.rrf_k)
         ranked = [NodeWithScore(node=self.nodes[i], score=score)
                   for i, score in sorted(fused.items(), key=lambda kv: -kv[1]) if i in self.nodes]
+        if self.scorer is not None and s.rerank:
+            ranked = self._rerank(query, ranked[: s.fetch_k])
         return cap_per_doc(ranked, k, s.per_doc_cap)
+
+    def _rerank(self, query: str, ranked: list[NodeWithScore]) -> list[NodeWithScore]:
+        """Order passages by their best sentence's score: the fused rank says "on topic", the sentence
+        scorer says "answers this kind of question" (a date for "when", a number for "how many")."""
+        assert self.scorer is not None
+        passages = [Passage(node=r.node, score=float(r.score or 0.0), number=i)  # type: ignore[arg-type]
+                    for i, r in enumerate(ranked, start=1)]
+        best: dict[str, float] = {}
+        for cand in self.scorer.rank(query, passages):
+            best.setdefault(cand.passage.node.node_id, cand.score)
+        rescored = [NodeWithScore(node=r.node, score=best.get(r.node.node_id, -1.0)) for r in ranked]
+        return sorted(rescored, key=lambda r: -float(r.score or 0.0))
 
 
 def cosine(a: list[float], b: list[float]) -> float:

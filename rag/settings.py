@@ -50,6 +50,7 @@ class Settings:
     rrf_k: int = 60
     fetch_k: int = 20  # candidates each retriever contributes before fusion
     per_doc_cap: int = 2  # at most this many chunks of one article in the top-k
+    rerank: bool = True  # rerank the fused top fetch_k by their best sentence (rag.score)
     aliases_path: Path = PROJECT_ROOT / "rag" / "data" / "aliases.json"
 
     llm: LlmMode = "auto"
@@ -116,6 +117,10 @@ def _coerce(name: str, type_name: str, raw: str) -> Any:
             return int(raw)
         if type_name.startswith("float"):
             return float(raw)
+        if type_name.startswith("bool"):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
         return raw
     except ValueError as exc:
         raise RagError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {type_name}; fix or unset it.") from exc
