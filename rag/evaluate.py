@@ -157,8 +157,9 @@ def reciprocal_rank(item: GoldItem, retrieved_doc_ids: Sequence[str]) -> float:
 def answer_recall_at_k(item: GoldItem, passage_texts: Sequence[str], k: int) -> float:
     """Top-k retrieval accuracy of DPR (Karpukhin et al. 2020, §5.1): 1 when at least one of the top-k
     passages contains a gold answer string (normalised), else 0. For list questions every `answers_all`
-    entry must occur somewhere in the top k. Relative dates resolved by hand ("1 December" for
-    "yesterday") are not in any passage, so items whose only answers are such dates score 0 here."""
+    entry must occur somewhere in the top k. Pass the passages as the generator sees them (with the
+    "Dates: yesterday = 1 December 2024" line resolved at ingest), or items whose only answers are
+    resolved relative dates score 0 here."""
     _check_k(k)
     if not item.answerable:
         raise ValueError(f"{item.id} is unanswerable: answer recall does not apply")
@@ -254,9 +255,10 @@ def score_question(
     if item.answerable:
         v["doc_recall_at_k"] = doc_recall_at_k(item, retrieved_doc_ids, k)
         v["reciprocal_rank"] = reciprocal_rank(item, retrieved_doc_ids)
-        v["answer_recall_at_k"] = answer_recall_at_k(item, passages, k)
-        v["answer_recall_at_1"] = answer_recall_at_k(item, passages, 1)
-        v["answer_recall_at_3"] = answer_recall_at_k(item, passages, min(3, k))
+        # A passage as the generator sees it: its text plus the dateline and resolved relative dates.
+        v["answer_recall_at_k"] = answer_recall_at_k(item, evidence, k)
+        v["answer_recall_at_1"] = answer_recall_at_k(item, evidence, 1)
+        v["answer_recall_at_3"] = answer_recall_at_k(item, evidence, min(3, k))
         v["doc_hit_at_k"] = doc_hit_at_k(item, retrieved_doc_ids, k)
         v["answer_match"] = False if refused else answer_correct(item, answer_text)
         v["f1"] = 0.0 if refused else token_f1(answer_text, gold_strings(item))
@@ -279,6 +281,8 @@ def passage_evidence(text: str, meta: Mapping[str, Any]) -> str:
     head = [f"Title: {meta['title']}"] if meta.get("title") else []
     if meta.get("published"):
         head.append(f"Published: {meta['published']}")
+    if meta.get("dates"):  # relative dates resolved at ingest, shown to both generators with the passage
+        head.append(f"Dates: {meta['dates']}")
     return "\n".join([*head, text])
 
 

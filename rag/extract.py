@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from rag.cite import REFUSAL
 from rag.conflict import KeyDate, date_conflict, key_date
+from rag.decompose import sub_questions
 from rag.models import Answer, Citation, Passage
 from rag.score import PATTERNS, Candidate, SentenceScorer, question_kind
 
@@ -31,6 +32,9 @@ class ExtractiveGenerator:
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Pick the best supporting sentence(s) and quote them with their citations."""
+        parts = sub_questions(question)
+        if len(parts) > 1:
+            return self._answer_parts(question, parts, passages)
         ranked = self.rank(question, passages)
         if not ranked or ranked[0].score < self.min_support:
             return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
@@ -44,6 +48,27 @@ class ExtractiveGenerator:
         citations = [_citation(c) for c in chosen]
         return Answer(question=question, text=" ".join(parts), refused=False, citations=citations,
                       mode=self.name, passages=passages)
+
+    def _answer_parts(self, question: str, parts: list[str], passages: list[Passage]) -> Answer:
+        """One quote per part of a compound question ("X, and Y?", "A or B?"), each cited."""
+        chosen: list[tuple[Candidate, str]] = []
+        for part in parts:
+            ranked = [c for c in self.rank(part, passages) if all(c.text != done.text for done, _ in chosen)]
+            if not ranked:
+                continue
+            # Parts of one question are usually answered by different outlets: prefer an article not yet
+            # quoted when its sentence is nearly as good.
+            cited = {done.passage.doc_id for done, _ in chosen}
+            fresh = [c for c in ranked if c.passage.doc_id not in cited and c.score >= 0.8 * ranked[0].score]
+            pick = fresh[0] if fresh else ranked[0]
+            if pick.score >= (0.85 if chosen else 1.0) * self.min_support:
+                chosen.append((pick, part))
+        if not chosen:
+            return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
+        text = " ".join(self._render(c, question_kind(part), part) for c, part in chosen)
+        citations = [_citation(c) for c, _ in chosen]
+        return Answer(question=question, text=text, refused=False, citations=citations, mode=self.name,
+                      passages=passages)
 
     def _disagreement(self, question: str, passages: list[Passage], first: Candidate, first_date: KeyDate,
                       second: Candidate, second_date: KeyDate) -> Answer:

@@ -53,7 +53,8 @@ def question_kind(question: str) -> str | None:
     if re.search(r"\bhow (many|much)\b|\bnumber of\b", q):
         return "number"
     if re.search(r"\b(who|whom|whose|which (?:group|person|official|minister|spokesman|spokesperson|general|"
-                 r"commander|agency|outlet|newspaper)|(?:the )?name of|what is (?:his|her|their) name)\b", q):
+                 r"commander|agency|outlet|newspaper|broadcaster)s?|(?:the )?name of|what is (?:his|her|their) name)"
+                 r"\b|^\s*name\b", q):
         return "name"
     if re.search(r"^\s*where\b|\bin which (?:city|country|town|place)\b", q):
         return "place"
