@@ -73,9 +73,9 @@ class ExtractiveGenerator:
     def _disagreement(self, question: str, passages: list[Passage], first: Candidate, first_date: KeyDate,
                       second: Candidate, second_date: KeyDate) -> Answer:
         """Both sides, each cited: outlets disagree more often than any single answer admits."""
-        text = (f"The articles disagree. {_who(first)} gives {first_date.describe()} [{first.passage.number}]: "
-                f"“{first.text}” {_who(second)} gives {second_date.describe()} [{second.passage.number}]: "
-                f"“{second.text}”")
+        text = (f"Sources disagree: {_who(first)} gives {first_date.describe()} [{first.passage.number}]: "
+                f"“{first.text}” {_who(second, other=True)} gives {second_date.describe()} "
+                f"[{second.passage.number}]: “{second.text}”")
         return Answer(question=question, text=text, refused=False,
                       citations=[_citation(first), _citation(second)], mode=self.name, passages=passages)
 
@@ -109,10 +109,14 @@ class ExtractiveGenerator:
         return chosen
 
 
-def _who(c: Candidate) -> str:
+def _who(c: Candidate, other: bool = False) -> str:
+    # Outlet or title, not the file name: the marker already points at the file, and a reader (or the
+    # citation checker) should not have to parse hex ids inside a sentence.
     meta = c.passage.meta
-    name = meta.get("outlet") or meta.get("title") or c.passage.doc_id
-    return f"{name} ({c.passage.doc_id})" if name != c.passage.doc_id else c.passage.doc_id
+    name = meta.get("outlet") or meta.get("title")
+    if name:
+        return str(name)
+    return "another article" if other else "one article"
 
 
 def _citation(c: Candidate) -> Citation:
