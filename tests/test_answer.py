@@ -131,3 +131,23 @@ def test_unreachable_chroma_server_is_named(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
     with pytest.raises(RagError, match=url):
         Assistant(Settings(data_dir=tmp_path, chroma_url=url)).ask("when did the army leave Hama?")
+
+
+def test_relative_date_is_resolved_and_disagreement_cites_both_sides(assistant: Assistant) -> None:
+    answer = assistant.ask("On what date did Hayat Tahrir al-Sham take full control of Aleppo?")
+    assert "1 December 2024" in answer.text and "yesterday" in answer.text
+    assert answer.text.startswith("Sources disagree")
+    stems = {Path(c.doc_id).stem for c in answer.citations}
+    assert stems == {"002_8feaf9a31dabf8c4", "000_0acf8dbdca9c3ed5"}
+
+
+def test_misspelled_question_is_answered(assistant: Assistant) -> None:
+    answer = assistant.ask("wen did the armey leave Hamah?")
+    assert "December 5" in answer.text
+    assert answer.rewritten_question == "when did the army leave Hamah?"
+
+
+def test_compound_question_quotes_each_part(assistant: Assistant) -> None:
+    answer = assistant.ask("How far is Hama from Damascus, and how far were HTS fighters pushed back from Hama?")
+    assert "200 kilometers" in answer.text and "10 kilometers" in answer.text
+    assert len(answer.citations) == 2

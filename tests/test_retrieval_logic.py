@@ -1,0 +1,85 @@
+"""Our own retrieval logic: fusion, the per-article cap, aliases, typo correction, question splitting,
+and the persisted BM25 side (scripted nodes are fine here: these test our code, not a library)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llama_index.core.schema import NodeWithScore, TextNode
+
+from rag.aliases import Aliases
+from rag.decompose import sub_questions
+from rag.lexical import lexical_tokens
+from rag.retrieve import cap_per_doc, load_or_build_lexical, rrf
+from rag.score import PATTERNS, question_kind
+from rag.spelling import correct_spelling, vocabulary
+
+ALIASES = Aliases.load(Path(__file__).parent.parent / "rag" / "data" / "aliases.json")
+SEEDS = Path(__file__).parent.parent / "seeds"
+
+
+def test_rrf_sums_weighted_reciprocal_ranks() -> None:
+    fused = rrf([(["a", "b"], 1.0), (["b", "c"], 2.0)], k=60)
+    assert fused["b"] == 1 / 62 + 2 / 61
+    assert fused["a"] == 1 / 61 and fused["c"] == 2 / 62
+    assert max(fused, key=fused.__getitem__) == "b"
+
+
+def _node(doc: str, i: int) -> NodeWithScore:
+    return NodeWithScore(node=TextNode(id_=f"{doc}:{i}", text=f"{doc} {i}", metadata={"doc_id": doc}), score=1.0)
+
+
+def test_cap_per_doc_keeps_room_for_other_articles_and_tops_up() -> None:
+    ranked = [_node("a", 1), _node("a", 2), _node("a", 3), _node("b", 1), _node("a", 4)]
+    assert [n.node.node_id for n in cap_per_doc(ranked, 3, cap=2)] == ["a:1", "a:2", "b:1"]
+    # Fewer articles than slots: the cap gives way rather than returning fewer passages.
+    assert len(cap_per_doc(ranked, 5, cap=1)) == 5
+
+
+def test_aliases_match_transliterations_and_acronyms() -> None:
+    assert set(lexical_tokens("Hamah", ALIASES)) == set(lexical_tokens("Hama", ALIASES))
+    assert set(lexical_tokens("HTS", ALIASES)) == set(lexical_tokens("Hayat Tahrir al-Sham", ALIASES))
+    assert set(lexical_tokens("Türkiye", ALIASES)) == set(lexical_tokens("Turkey", ALIASES))
+    assert set(lexical_tokens("Maaret Nuuman", ALIASES)) == set(lexical_tokens("Maarat al-Numan", ALIASES))
+    assert "Hayat Tahrir al-Sham" in ALIASES.expand("what did HTS do?")
+    assert "Hamas" not in ALIASES.expand("Hama")  # whole words only
+
+
+def test_spelling_moves_towards_the_corpus_and_leaves_names_alone() -> None:
+    vocab = vocabulary(p.read_text() for p in SEEDS.glob("*.txt"))
+    assert correct_spelling("wen did the armey leave Hamah?", vocab) == "when did the army leave Hamah?"
+    assert correct_spelling("irans foriegn minister", vocab) == "irans foreign minister"
+    assert correct_spelling("who won the match against Al-Hilal?", vocab) == "who won the match against Al-Hilal?"
+
+
+def test_question_kinds_and_answer_patterns() -> None:
+    assert question_kind("when did the army leave Hama?") == "date"
+    assert question_kind("How far is Hama from Homs?") == "distance"
+    assert question_kind("How many villages were retaken?") == "number"
+    assert question_kind("Which newspaper reported it?") == "name"
+    assert question_kind("Name the Iranian general") == "name"
+    assert question_kind("Why did the army withdraw?") == "reason"
+    assert PATTERNS["distance"].search("around five kilometers northeast")
+    assert PATTERNS["number"].findall("since March 2020, 16 dead") == ["16"]  # a year is not a count
+
+
+def test_compound_questions_split_into_parts() -> None:
+    assert sub_questions("How far is Hama from Damascus, and how far were HTS fighters pushed back?") == [
+        "How far is Hama from Damascus", "how far were HTS fighters pushed back?"]
+    assert sub_questions("Who are the Iranian and Russian spokespeople quoted?") == [
+        "Who are the Iranian spokespeople quoted?", "Who are the Russian spokespeople quoted?"]
+    assert len(sub_questions("Is Iran stepping up or limiting its help to Assad?")) == 2
+    assert sub_questions("when did the army leave Hama?") == ["when did the army leave Hama?"]
+
+
+def test_bm25_index_is_persisted_and_rebuilt_when_the_collection_changes(tmp_path: Path) -> None:
+    nodes = [TextNode(id_=f"n{i}", text=t, metadata={"content_hash": "h"})
+             for i, t in enumerate(["the army left Hama", "Iran warned Assad", "rebels took Aleppo"])]
+    first = load_or_build_lexical(nodes, ALIASES, tmp_path / "bm25")
+    assert (tmp_path / "bm25" / "meta.json").exists()
+    again = load_or_build_lexical(nodes, ALIASES, tmp_path / "bm25")
+    assert again.fingerprint == first.fingerprint
+    assert again.search(lexical_tokens("Hamah army", ALIASES), 1)[0][0] == "n0"
+    changed = [*nodes, TextNode(id_="n3", text="Hama fell to rebels", metadata={"content_hash": "h"})]
+    rebuilt = load_or_build_lexical(changed, ALIASES, tmp_path / "bm25")
+    assert rebuilt.fingerprint != first.fingerprint and "n3" in rebuilt.ids
