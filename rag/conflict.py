@@ -52,6 +52,8 @@ class KeyDate:
         if m.relative and m.resolved and self.published:
             return (f"{format_resolved(m)} (“{m.expression}” in the article dated "
                     f"{self.published.day} {self.published:%B %Y})")
+        if m.month_day and not m.resolved:  # "A day later, on November 30" in an undated article
+            return f"{date(2000, *m.month_day):%B} {m.month_day[1]}"
         return m.expression if not m.resolved or m.granularity == "year" else _plain(m)
 
 
@@ -94,14 +96,32 @@ def key_date(sentence: Sentence, question: str, aliases: Aliases) -> KeyDate | N
 
 def date_conflict(best: Sentence, ranked: list[Sentence], question: str, aliases: Aliases,
                   min_score: float) -> tuple[KeyDate, Sentence, KeyDate] | None:
-    """Another article's sentence, nearly as relevant, that dates the event differently."""
+    """Another article's sentence, nearly as relevant, that dates the event differently.
+
+    Among the other articles' dated sentences, one that uses the question's event word ("take control" ~
+    "came under the control") beats one that merely mentions the same places.
+    """
     mine = key_date(best, question, aliases)
     if mine is None or mine.day is None:
         return None
+    events = event_words(question, aliases)
+    rivals = []
     for other in ranked[1:]:
-        if other.passage.doc_id == best.passage.doc_id or other.score < min_score:
+        if other.passage.doc_id == best.passage.doc_id:
+            continue
+        has_event = bool(events & set(lexical_tokens(other.text, aliases)))
+        # A sentence about the same event may word the rest differently, so it needs less overall support.
+        if other.score < (0.7 if has_event else 1.0) * min_score:
             continue
         theirs = key_date(other, question, aliases)
         if theirs is not None and theirs.day is not None and theirs.day != mine.day:
-            return mine, other, theirs
-    return None
+            rivals.append((has_event, other.score, other, theirs))
+    if not rivals:
+        return None
+    _, _, other, theirs = max(rivals, key=lambda r: (r[0], r[1]))
+    return mine, other, theirs
+
+
+def event_words(question: str, aliases: Aliases) -> set[str]:
+    """The question's event verbs and nouns (the alias table's word groups: take, leave, begin, ...)."""
+    return {t for t in lexical_tokens(question, aliases) if t.startswith("word")}

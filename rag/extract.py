@@ -40,6 +40,7 @@ class ExtractiveGenerator:
             return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
         kind = question_kind(question)
         if kind == "date":
+            ranked = self._prefer_days(ranked, question)
             conflict = date_conflict(ranked[0], ranked, question, self.aliases, 0.7 * ranked[0].score)
             if conflict:
                 return self._disagreement(question, passages, ranked[0], *conflict)
@@ -48,6 +49,20 @@ class ExtractiveGenerator:
         citations = [_citation(c) for c in chosen]
         return Answer(question=question, text=" ".join(parts), refused=False, citations=citations,
                       mode=self.name, passages=passages)
+
+    def _prefer_days(self, ranked: list[Candidate], question: str) -> list[Candidate]:
+        """A "when" question about news wants a day: a nearly-as-good sentence that dates the event to a
+        day beats one whose only date is a year ("the first time since ... 2011")."""
+        best = key_date(ranked[0], question, self.aliases)
+        if best is None or best.mention.granularity != "year" or "year" in question.lower():
+            return ranked
+        for cand in ranked[1:]:
+            if cand.score < max(self.min_support, 0.7 * ranked[0].score):
+                break
+            found = key_date(cand, question, self.aliases)
+            if found is not None and found.mention.granularity == "day":
+                return [cand] + [c for c in ranked if c is not cand]
+        return ranked
 
     def _answer_parts(self, question: str, parts: list[str], passages: list[Passage]) -> Answer:
         """One quote per part of a compound question ("X, and Y?", "A or B?"), each cited."""
@@ -74,7 +89,7 @@ class ExtractiveGenerator:
                       second: Candidate, second_date: KeyDate) -> Answer:
         """Both sides, each cited: outlets disagree more often than any single answer admits."""
         text = (f"Sources disagree: {_who(first)} gives {first_date.describe()} [{first.passage.number}]: "
-                f"“{first.text}” {_who(second, other=True)} gives {second_date.describe()} "
+                f"“{first.text}” {_upper_first(_who(second, other=True))} gives {second_date.describe()} "
                 f"[{second.passage.number}]: “{second.text}”")
         return Answer(question=question, text=text, refused=False,
                       citations=[_citation(first), _citation(second)], mode=self.name, passages=passages)
@@ -117,6 +132,10 @@ def _who(c: Candidate, other: bool = False) -> str:
     if name:
         return str(name)
     return "another article" if other else "one article"
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _citation(c: Candidate) -> Citation:

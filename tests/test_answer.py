@@ -151,3 +151,9 @@ def test_compound_question_quotes_each_part(assistant: Assistant) -> None:
     answer = assistant.ask("How far is Hama from Damascus, and how far were HTS fighters pushed back from Hama?")
     assert "200 kilometers" in answer.text and "10 kilometers" in answer.text
     assert len(answer.citations) == 2
+
+
+def test_when_did_the_militants_take_aleppo_shows_both_outlets(assistant: Assistant) -> None:
+    answer = assistant.ask("when did the militants take Aleppo?")
+    assert "November 30" in answer.text and "1 December 2024" in answer.text and "yesterday" in answer.text
+    assert {Path(c.doc_id).stem for c in answer.citations} == {"000_0acf8dbdca9c3ed5", "002_8feaf9a31dabf8c4"}
