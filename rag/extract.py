@@ -66,24 +66,38 @@ class ExtractiveGenerator:
 
     def _answer_parts(self, question: str, parts: list[str], passages: list[Passage]) -> Answer:
         """One quote per part of a compound question ("X, and Y?", "A or B?"), each cited."""
-        chosen: list[tuple[Candidate, str]] = []
-        for part in parts:
-            ranked = [c for c in self.rank(part, passages) if all(c.text != done.text for done, _ in chosen)]
-            if not ranked:
-                continue
-            # Parts of one question are usually answered by different outlets: prefer an article not yet
-            # quoted when its sentence is nearly as good.
-            cited = {done.passage.doc_id for done, _ in chosen}
-            fresh = [c for c in ranked if c.passage.doc_id not in cited and c.score >= 0.8 * ranked[0].score]
-            pick = fresh[0] if fresh else ranked[0]
-            if pick.score >= (0.85 if chosen else 1.0) * self.min_support:
-                chosen.append((pick, part))
+        rankings = [self.rank(part, passages) for part in parts]
+        chosen = self._pair(parts, rankings) if len(parts) == 2 else self._greedy(parts, rankings)
         if not chosen:
             return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
         text = " ".join(self._render(c, question_kind(part), part) for c, part in chosen)
         citations = [_citation(c) for c, _ in chosen]
         return Answer(question=question, text=text, refused=False, citations=citations, mode=self.name,
                       passages=passages)
+
+    def _pair(self, parts: list[str], rankings: list[list[Candidate]]) -> list[tuple[Candidate, str]]:
+        """The best two distinct sentences for two parts, jointly: a sentence that answers the second part
+        better must not be spent on the first. Two outlets get a small edge, as in `_choose`."""
+        floor = 0.85 * self.min_support
+        best: tuple[float, Candidate, Candidate] | None = None
+        for a in rankings[0][:10]:
+            for b in rankings[1][:10]:
+                if a.text == b.text or min(a.score, b.score) < floor or max(a.score, b.score) < self.min_support:
+                    continue
+                value = a.score + b.score + (0.05 if a.passage.doc_id != b.passage.doc_id else 0.0)
+                if best is None or value > best[0]:
+                    best = (value, a, b)
+        if best is not None:
+            return [(best[1], parts[0]), (best[2], parts[1])]
+        return self._greedy(parts, rankings)[:1]
+
+    def _greedy(self, parts: list[str], rankings: list[list[Candidate]]) -> list[tuple[Candidate, str]]:
+        chosen: list[tuple[Candidate, str]] = []
+        for part, ranked in zip(parts, rankings, strict=True):
+            ranked = [c for c in ranked if all(c.text != done.text for done, _ in chosen)]
+            if ranked and ranked[0].score >= (0.85 if chosen else 1.0) * self.min_support:
+                chosen.append((ranked[0], part))
+        return chosen
 
     def _disagreement(self, question: str, passages: list[Passage], first: Candidate, first_date: KeyDate,
                       second: Candidate, second_date: KeyDate) -> Answer:
