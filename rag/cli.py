@@ -127,6 +127,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if k < 1:
         raise RagError("--k must be at least 1.")
     assistant = Assistant(eval_settings(settings))
+    # Bring the eval's own index in step with seeds/ (incremental: embeds only what changed), so scores
+    # never come from chunks an older version of the pipeline made.
+    assistant.ingest(assistant.settings.seeds_dir)
     mode = args.llm or settings.resolved_llm
     summary, results = run(assistant, gold, k=k, llm=mode, judge=make_judge(args.judge, assistant),
                            progress=not args.quiet)

@@ -57,8 +57,7 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
     todo: list[Article] = []
     for article in loaded.articles:
         state = states.get(article.doc_id)
-        # Chunking settings are part of the identity: changing RAG_CHUNK_SIZE re-splits every article.
-        wanted = f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}"
+        wanted = chunk_identity(article, settings)
         if state and state.complete and state.content_hash == wanted:
             report.unchanged.append(article.doc_id)
         else:
@@ -68,7 +67,7 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
     for article in todo:
         nodes = split_article(article, settings.chunk_size, settings.chunk_overlap)
         for node in nodes:
-            node.metadata["content_hash"] = f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}"
+            node.metadata["content_hash"] = chunk_identity(article, settings)
             _annotate_dates(node, article)
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
         for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
@@ -83,6 +82,16 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
             store.delete_doc(origin, doc_id)
             report.deleted.append(doc_id)
     return report
+
+
+# Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest
+# instead of silently serving chunks made by older code (2: resolved "dates" metadata, closing quotes).
+PIPELINE_VERSION = 2
+
+
+def chunk_identity(article: Article, settings: Settings) -> str:
+    """What an article's chunks were made from: its content, the chunking settings and the pipeline."""
+    return f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}:v{PIPELINE_VERSION}"
 
 
 def _annotate_dates(node: TextNode, article: Article) -> None:
