@@ -99,6 +99,6 @@ def _openai_embedder(settings: Settings) -> BaseEmbedding:
     try:
         from llama_index.embeddings.openai import OpenAIEmbedding
     except ImportError as exc:
-        raise RagError("RAG_EMBED=openai needs the extra package: pip install llama-index-embeddings-openai") from exc
+        raise RagError("RAG_EMBED=openai needs an extra package: pip install -e '.[openai-embeddings]'") from exc
     return OpenAIEmbedding(model=settings.openai_embed_model, api_key=settings.openai_api_key or "not-needed",
                            api_base=settings.openai_base_url, embed_batch_size=settings.embed_batch_size)

@@ -51,6 +51,9 @@ def run(assistant: Assistant, gold: Sequence[GoldItem], *, k: int, llm: str | No
     model = assistant.settings.openai_model if results and results[0].mode == "openai" else None
     prices_path = PROJECT_ROOT / "eval" / "prices.json"
     prices = load_prices(prices_path) if prices_path.exists() else {}
+    base_url = assistant.settings.openai_base_url
+    if base_url and "api.openai.com" not in base_url:
+        prices = {}  # a local or third-party server: OpenAI's list price would be a made-up cost
     return summarize(results, model=model, prices=prices), results
 
 

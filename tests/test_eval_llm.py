@@ -1,0 +1,35 @@
+"""`rag eval` in LLM mode, through the real OpenAI-compatible llama.cpp server: the run completes, answers
+come from the server, and tokens and latency are reported (the tiny test model's quality is not judged)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Settings
+from rag.gold import load_gold
+from rag.judge import LexicalJudge
+from rag.run_eval import LLMJudge, format_table, run
+
+GOLD = Path(__file__).parent.parent / "eval" / "gold.jsonl"
+
+
+@pytest.mark.llm
+def test_eval_in_llm_mode_reports_tokens_and_latency(llm_server: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, openai_base_url=llm_server, llm="openai", llm_max_tokens=24)
+    assistant = Assistant(settings)
+    gold = [g for g in load_gold(GOLD) if g.id in ("q01", "q53")]
+    summary, results = run(assistant, gold, k=3, llm="openai", judge=LexicalJudge(), progress=False)
+    assert [r.mode for r in results] == ["openai", "openai"]
+    assert summary["usage"]["prompt_tokens"] > 200 and summary["usage"]["completion_tokens"] > 0
+    assert summary["usage"]["cost_usd"] is None  # a local model has no list price
+    assert set(summary["latency"]) >= {"retrieve", "generate"}
+    assert "tokens:" in format_table(summary)
+
+
+@pytest.mark.llm
+def test_llm_judge_asks_the_server(llm_server: str, tmp_path: Path) -> None:
+    judge = LLMJudge(Settings(data_dir=tmp_path, openai_base_url=llm_server))
+    # The 270M test model's verdict is not trusted; the call must go through and yield a boolean.
+    assert judge.supports("The army left Hama on December 5.", "On December 5 the army left Hama.") in (True, False)
