@@ -125,3 +125,68 @@ def date_conflict(best: Sentence, ranked: list[Sentence], question: str, aliases
 def event_words(question: str, aliases: Aliases) -> set[str]:
     """The question's event verbs and nouns (the alias table's word groups: take, leave, begin, ...)."""
     return {t for t in lexical_tokens(question, aliases) if t.startswith("word")}
+
+
+_WORD_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "fifty": 50, "hundred": 100}
+
+
+@dataclass
+class KeyNumber:
+    """The count or distance a sentence gives for what the question asks about."""
+
+    text: str  # as written: "20", "five kilometers"
+    value: float
+
+    def describe(self) -> str:
+        """The number as the article wrote it."""
+        return self.text
+
+
+def key_number(sentence: Sentence, pattern: re.Pattern[str], focus: str | None, aliases: Aliases) -> KeyNumber | None:
+    """The number nearest the counted thing ("20 people": focus "people"), or the first one."""
+    text = sentence.text
+    matches = [m for m in pattern.finditer(text) if _value(m.group(0)) is not None]
+    if not matches:
+        return None
+    if focus:
+        spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), aliases) == [focus]]
+        if not spots:
+            return None
+        match = min(matches, key=lambda m: min(abs(m.start() - s) for s in spots))
+    else:
+        match = matches[0]
+    value = _value(match.group(0))
+    return KeyNumber(match.group(0).strip(), value) if value is not None else None
+
+
+def _value(text: str) -> float | None:
+    word = re.match(r"[\d,.]+|[a-z]+", text.strip().lower())
+    if not word:
+        return None
+    token = word.group(0)
+    if token[0].isdigit():
+        try:
+            return float(token.replace(",", "").rstrip("."))
+        except ValueError:
+            return None
+    return _WORD_VALUES.get(token)
+
+
+def number_conflict(best: Sentence, ranked: list[Sentence], pattern: re.Pattern[str], focus: str | None,
+                    aliases: Aliases, min_score: float) -> tuple[KeyNumber, Sentence, KeyNumber] | None:
+    """Another article's sentence, nearly as relevant, that gives a different count for the same thing.
+
+    Only sentences that name the counted thing ("people" in "how many people") take part, so two different
+    quantities that merely share a sentence's topic are not reported as a disagreement.
+    """
+    mine = key_number(best, pattern, focus, aliases)
+    if mine is None or focus is None:
+        return None
+    for other in ranked[1:]:
+        if other.passage.doc_id == best.passage.doc_id or other.score < min_score:
+            continue
+        theirs = key_number(other, pattern, focus, aliases)
+        if theirs is not None and theirs.value != mine.value:
+            return mine, other, theirs
+    return None

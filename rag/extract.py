@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rag.cite import REFUSAL
-from rag.conflict import KeyDate, date_conflict, key_date
+from rag.conflict import KeyDate, KeyNumber, date_conflict, key_date, number_conflict
 from rag.decompose import sub_questions
 from rag.models import Answer, Citation, Passage
 from rag.score import PATTERNS, Candidate, SentenceScorer, question_kind
@@ -44,6 +44,11 @@ class ExtractiveGenerator:
             conflict = date_conflict(ranked[0], ranked, question, self.aliases, 0.7 * ranked[0].score)
             if conflict:
                 return self._disagreement(question, passages, ranked[0], *conflict)
+        if kind in ("number", "distance"):
+            counted = number_conflict(ranked[0], ranked, PATTERNS[kind], self.scorer.focus(question),
+                                      self.aliases, 0.7 * ranked[0].score)
+            if counted:
+                return self._disagreement(question, passages, ranked[0], *counted)
         chosen = self._choose(ranked)
         parts = [self._render(c, kind, question) for c in chosen]
         citations = [_citation(c) for c in chosen]
@@ -99,8 +104,9 @@ class ExtractiveGenerator:
                 chosen.append((ranked[0], part))
         return chosen
 
-    def _disagreement(self, question: str, passages: list[Passage], first: Candidate, first_date: KeyDate,
-                      second: Candidate, second_date: KeyDate) -> Answer:
+    def _disagreement(self, question: str, passages: list[Passage], first: Candidate,
+                      first_date: KeyDate | KeyNumber, second: Candidate,
+                      second_date: KeyDate | KeyNumber) -> Answer:
         """Both sides, each cited: outlets disagree more often than any single answer admits."""
         text = (f"Sources disagree: {_who(first)} gives {first_date.describe()} [{first.passage.number}]: "
                 f"“{first.text}” {_upper_first(_who(second, other=True))} gives {second_date.describe()} "

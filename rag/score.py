@@ -98,7 +98,7 @@ class SentenceScorer:
         vectors = self._embed([p.text[s:e] for p, s, e in spans])
         q_vec = np.asarray(self.embedder.get_query_embedding(self.aliases.expand(question)))
         kind = question_kind(question)
-        focus = self._focus(question)
+        focus = self.focus(question)
         out = []
         previous: tuple[str, set[str]] = ("", set())
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
@@ -115,7 +115,7 @@ class SentenceScorer:
             out.append(Candidate(passage, s, e, score, lexical, dense))
         return sorted(out, key=lambda c: -c.score)
 
-    def _focus(self, question: str) -> str | None:
+    def focus(self, question: str) -> str | None:
         """The thing counted in "how many X" / "number of X": a sentence without X cannot answer it."""
         match = re.search(r"\b(?:how many|how much|number of)\s+(.+)", question, re.I)
         tokens = lexical_tokens(match.group(1), self.aliases) if match else []

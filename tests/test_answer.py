@@ -157,3 +157,19 @@ def test_when_did_the_militants_take_aleppo_shows_both_outlets(assistant: Assist
     answer = assistant.ask("when did the militants take Aleppo?")
     assert "November 30" in answer.text and "1 December 2024" in answer.text and "yesterday" in answer.text
     assert {Path(c.doc_id).stem for c in answer.citations} == {"000_0acf8dbdca9c3ed5", "002_8feaf9a31dabf8c4"}
+
+
+def test_outlets_disagreeing_on_a_count_are_both_cited(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "wire_a.txt").write_text(
+        "Blast hits market in Idlib\n\nAt least 20 people were killed in the explosion at the Idlib market on "
+        "Sunday, local rescuers said. The cause of the blast is not known.\n\nSource: Wire A\n")
+    (articles / "wire_b.txt").write_text(
+        "Idlib market explosion\n\nThe explosion at the Idlib market killed 35 people, according to a monitoring "
+        "group. Dozens more were wounded.\n\nSource: Wire B\n")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", seeds_dir=articles, llm="extractive"))
+    answer = assistant.ask("How many people were killed in the explosion at the Idlib market?")
+    assert answer.text.startswith("Sources disagree"), answer.text
+    assert "20" in answer.text and "35" in answer.text
+    assert {c.doc_id for c in answer.citations} == {"wire_a.txt", "wire_b.txt"}
