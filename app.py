@@ -79,6 +79,9 @@ CSS = """
 .rag-empty, .rag-meta { color: var(--body-text-color-subdued); }
 .rag-refusal { border-left: 3px solid #d9a400; padding-left: 8px; }
 .rag-error { border-left: 3px solid #d33; padding-left: 8px; }
+.rag-disagree { border-left: 3px solid #d9a400; padding-left: 8px; }
+.rag-disagree-note { font-size: 0.9em; margin: 4px 0; padding: 4px 8px; border-radius: 6px;
+  background: #fff6d6; color: #5c4400; }
 #sources { max-height: 75vh; overflow-y: auto; }
 """
 

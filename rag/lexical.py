@@ -22,6 +22,11 @@ def lexical_tokens(text: str, aliases: Aliases) -> list[str]:
     return [_stem(w) for w in words if w not in STOPWORDS]
 
 
+def stem(word: str) -> str:
+    """Strip a common English suffix (crude, but consistent on both sides of every match)."""
+    return _stem(word)
+
+
 def _stem(word: str) -> str:
     # A crude suffix stripper is enough to match "withdrew/withdrawal"-free cases like "cities/city".
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from rag.aliases import fold
+from rag.lexical import stem
 
 QUESTION_WORDS = ("when what where which who whom whose why how many much did does was were is are has have "
                   "name the of and about").split()
@@ -38,6 +39,10 @@ def correct_spelling(question: str, vocab: frozenset[str], cutoff: float = 0.85)
         if folded.endswith("s") and folded[:-1] in vocab:  # "irans", "whats": a dropped apostrophe
             return word
         close = difflib.get_close_matches(folded, by_initial.get(folded[0], []), n=1, cutoff=cutoff)
-        return close[0] if close else word
+        # "open" -> "opens" is no correction: the lexical side matches word forms anyway, and the user
+        # would see a needlessly altered question.
+        if not close or stem(close[0]) == stem(folded):
+            return word
+        return close[0]
 
     return _WORD.sub(fix, question)

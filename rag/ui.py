@@ -29,6 +29,8 @@ from rag.models import Answer, Citation
 REFUSAL_NOTE = "The articles don't say — try rephrasing the question, or add articles that cover it."
 EARLIER_TURNS_SHOWN = 20  # older answers' sources are dropped from the panel, to keep it light
 _MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
+# A two-sided answer opens with this (rag/extract.py's conflict answers; the LLM prompts ask for the same).
+_DISAGREE = re.compile(r"\s*sources disagree\b\s*:?\s*", re.IGNORECASE)
 
 
 # --- chat messages -----------------------------------------------------------------------------------
@@ -57,6 +59,11 @@ def link_markers(text: str, turn: int) -> str:
     return "".join(out)
 
 
+def is_disagreement(answer: Answer) -> bool:
+    """True for an answer that reports articles disagreeing (it opens with "Sources disagree")."""
+    return not answer.refused and _DISAGREE.match(answer.text) is not None
+
+
 def render_partial(text: str, turn: int) -> str:
     """The chat bubble while an answer is still streaming in."""
     return link_markers(text, turn) + " ▍"
@@ -71,6 +78,13 @@ def render_answer(answer: Answer, turn: int) -> str:
                      f"{html.escape(REFUSAL_NOTE)}</div>")
         if answer.text.strip() and not answer.text.strip().startswith("The articles don't say"):
             parts.append(link_markers(answer.text, turn))
+    elif is_disagreement(answer):
+        # Flag a two-sided answer at a glance: a reader skimming it could otherwise take the first date
+        # given for the answer.
+        match = _DISAGREE.match(answer.text)
+        assert match is not None  # is_disagreement checked it
+        rest = link_markers(answer.text[match.end():], turn)
+        parts.append(f'<div class="rag-disagree"><strong>Sources disagree:</strong> {rest}</div>')
     else:
         parts.append(link_markers(answer.text, turn))
     small: list[str] = []
@@ -134,8 +148,14 @@ def render_sources(answer: Answer, turn: int) -> str:
             continue
         seen.add(citation.marker)
         cards.append(render_source(citation, turn))
-    question = html.escape(answer.rewritten_question or answer.question)
-    head = f'<div class="rag-turn-head">Sources for “{question}”</div>'
+    # The reader's own words name the section (that is what they look for among earlier answers); the
+    # rewritten question follows in small print, as it does under the answer.
+    head = f'<div class="rag-turn-head">Sources for “{html.escape(answer.question)}”</div>'
+    if answer.rewritten_question and answer.rewritten_question != answer.question:
+        head += f'<div class="rag-source-meta">searched for “{html.escape(answer.rewritten_question)}”</div>'
+    if is_disagreement(answer) and len(cards) > 1:
+        head += ('<div class="rag-disagree-note">These articles disagree: each card is one side, with the '
+                 "words the answer quotes highlighted.</div>")
     if not cards:
         why = "no answer was found" if answer.refused else "the answer cites nothing"
         cards.append(f'<div class="rag-empty">No sources: {why}.</div>')

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections import Counter
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -549,3 +550,59 @@ def test_write_reports_json_and_offline_html(tmp_path: Path):
     page = html_path.read_text(encoding="utf-8")
     assert f"<mark>{quote}</mark>" in page and "Iran &lt;warns&gt;" in page and "<svg" in page
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+def _report_page(tmp_path: Path, run_info: dict[str, object], **kwargs: object) -> tuple[str, list[QuestionResult]]:
+    """A report over a right answer (q01), a wrong one (q07) and a right refusal (q60)."""
+    from rag.report import write_reports
+
+    ok = result("q01", "temporal", True, False, correct=True, f1=0.5, answer_recall_at_1=1.0)
+    ok.question, ok.answer = "When did the army leave Hama?", "The army left on December 5 [1]."
+    bad = result("q07", "factoid", True, False, correct=False, answer_match=False, f1=0.0,
+                 answer_recall_at_1=0.0, citation_hit=False)
+    bad.question, bad.answer = "Who led the <offensive>?", "Somebody else [1]."
+    refusal = result("q60", "unanswerable", False, True, correct=True)
+    refusal.question, refusal.answer = "What is post-series depression?", "The articles don't say."
+    results = [ok, bad, refusal]
+    _, html_path = write_reports(summarize(results), results, tmp_path / "out", run_info, **kwargs)
+    return html_path.read_text(encoding="utf-8"), results
+
+
+def test_report_lists_every_question_wrong_ones_first_and_marked(tmp_path: Path):
+    gold = [item(id="q01", answers=["December 5", "5 December"]), item(id="q07", answers=["Abu Mohammed"]),
+            item(id="q60", type="unanswerable", answerable=False, answers=[], supporting_docs=[])]
+    page, results = _report_page(tmp_path, {"mode": "extractive"}, gold=gold)
+    for r in results:
+        assert f"id='q-{r.id}'" in page and escape(r.question) in page, r.id
+    assert "Who led the &lt;offensive&gt;?" in page and "<offensive>" not in page
+    # The wrong answer comes before the right ones, in a card marked as failed, and is linked from the top.
+    cards = re.findall(r"<article class='q( fail)?' id='q-(\w+)'>", page)
+    assert cards == [(" fail", "q07"), ("", "q01"), ("", "q60")]
+    assert "✗ wrong</span><b>q07</b>" in page and "✓ right</span><b>q01</b>" in page
+    assert "href='#q-q07'" in page and "Questions: 1 of 3 wrong" in page
+    # Gold answers are shown, and marked where the answer contains them; the refusal's gold says so.
+    assert "any of <b>December 5</b> · <b>5 December</b>" in page and "<b>Abu Mohammed</b>" in page
+    assert "<mark class='gold'>December 5</mark>" in page
+    assert "the right response is a refusal" in page
+    # The headline strip defines its numbers in plain words; the per-type table has every type and overall.
+    for title in ("Accuracy", "Answer recall@1", "Answer recall@3", "MRR", "Citation recall",
+                  "Citation precision", "Refused when it should", "Refused wrongly"):
+        assert f"<div class='t'>{title}</div>" in page, title
+    assert all(f"<tr class=''><th>{t}</th>" in page for t in ("temporal", "factoid", "unanswerable"))
+    assert "<tr class='total'><th>overall</th>" in page
+
+
+def test_report_is_self_contained_and_reads_gold_from_the_run(tmp_path: Path):
+    gold_file = tmp_path / "gold.jsonl"
+    line = {"id": "q07", "question": "Who led the offensive?", "answers": ["Abu Mohammed"], "answers_all": [],
+            "supporting_docs": [D0], "type": "factoid", "answerable": True}
+    gold_file.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    page, _ = _report_page(tmp_path, {"gold": str(gold_file), "mode": "extractive"})
+    assert "<b>Abu Mohammed</b>" in page  # read from the gold file the run names
+    # Nothing to fetch: no scripts, stylesheets, images, fonts or frames, and no URL but the SVG namespace.
+    assert not re.search(r"<(script|link|img|iframe|object|embed)\b", page, re.IGNORECASE)
+    assert "@import" not in page and "url(" not in page
+    urls = re.findall(r"https?://[^\s'\"<>]+", page)
+    assert "<svg" in page and set(urls) == {"http://www.w3.org/2000/svg"}  # a namespace name, never fetched
+    missing, _ = _report_page(tmp_path, {"gold": str(tmp_path / "moved.jsonl")})
+    assert "Abu Mohammed" not in missing and "id='q-q07'" in missing  # a moved gold file: still a report

@@ -83,3 +83,8 @@ def test_bm25_index_is_persisted_and_rebuilt_when_the_collection_changes(tmp_pat
     changed = [*nodes, TextNode(id_="n3", text="Hama fell to rebels", metadata={"content_hash": "h"})]
     rebuilt = load_or_build_lexical(changed, ALIASES, tmp_path / "bm25")
     assert rebuilt.fingerprint != first.fingerprint and "n3" in rebuilt.ids
+
+
+def test_spelling_leaves_other_forms_of_a_known_word_alone() -> None:
+    vocab = vocabulary(["The footbridge opens to walkers on Friday."])
+    assert correct_spelling("when did the footbridge open?", vocab) == "when did the footbridge open?"

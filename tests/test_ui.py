@@ -96,6 +96,21 @@ def test_rewritten_question_and_notes_show_under_the_answer() -> None:
     assert "LLM down, answered extractively" in bubble
 
 
+def test_disagreement_is_flagged_in_the_bubble_and_the_panel() -> None:
+    text = "Sources disagree: one article gives November 30 [1]: “x.” Levant gives 1 December [2]: “y.”"
+    answer = Answer(question="when did they take <Aleppo>?", text=text, refused=False,
+                    citations=[citation(1), citation(2, doc_id="c/d.txt")], rewritten_question="take Aleppo?")
+    bubble = render_answer(answer, turn=4)
+    assert bubble.startswith('<div class="rag-disagree"><strong>Sources disagree:</strong> one article')
+    assert bubble.count("rag-cite") == 2
+    panel = render_sources(answer, turn=4)
+    assert "rag-disagree-note" in panel and panel.count('class="rag-source"') == 2
+    # The section is named by the reader's own question; the rewrite follows in small print.
+    assert "Sources for “when did they take &lt;Aleppo&gt;?”" in panel and "searched for “take Aleppo?”" in panel
+    plain = Answer(question="q", text="December 5 [1].", refused=False, citations=[citation()])
+    assert "rag-disagree" not in render_answer(plain, turn=1) + render_sources(plain, turn=1)
+
+
 def test_panel_keeps_earlier_answers_folded_below_the_current_one() -> None:
     assert "Ask a question" in render_panel([])
     panel = render_panel(["<section>one</section>", "<section>two</section>"])

@@ -1,11 +1,14 @@
 """The chat UI in a real browser: Debian's chromium, driven by Playwright, against app.py on loopback.
 
-Screenshots go under pytest's tmp_path; their paths are printed (run with ``-s`` to see them).
+Screenshots go under pytest's tmp_path, with a copy in /tmp/ui-screenshots/; their paths are printed (run
+with ``-s`` to see them).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 TIMEOUT_MS = 60_000  # the first answer in a session warms up the embedder
 BOT = '#chat [data-testid="bot"]'
+SHOTS = Path(tempfile.gettempdir()) / "ui-screenshots"  # a fixed place to look at the latest run's shots
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +65,11 @@ def wait_for_answers(page: Page, count: int) -> str:
 
 
 def shot(page: Page, path: Path) -> None:
+    """Save a full-page screenshot, and a copy under SHOTS that outlives pytest's rotating tmp dirs."""
     page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, SHOTS / path.name)
+    print(f"screenshot: {path} (copy: {SHOTS / path.name})")
 
 
 def test_cited_answer_marker_click_follow_up_and_feedback(page: Page, ui_app: UiApp, tmp_path: Path) -> None:
@@ -148,3 +155,27 @@ def _wait_for_line(path: Path, skip: int, timeout_s: float = 10.0) -> dict[str, 
             return json.loads(lines[skip])
         time.sleep(0.1)
     raise AssertionError(f"no feedback line appeared in {path}")
+
+
+def test_disagreement_answer_shows_both_sources_with_their_quotes(page: Page, tmp_path: Path) -> None:
+    ask(page, "when did the militants take Aleppo?")
+    text = wait_for_answers(page, 1)
+    assert "Sources disagree" in text
+    expect(page.locator(f"{BOT} .rag-disagree")).to_have_count(1)  # flagged, not read as one plain answer
+    expect(page.locator("#sources .rag-disagree-note")).to_be_visible()
+    markers = page.locator(f"{BOT} a.rag-cite")
+    hrefs = list(dict.fromkeys(m.get_attribute("href") or "" for m in markers.all()))
+    assert len(hrefs) == 2, hrefs  # one marker per side
+
+    cards = page.locator("#sources .rag-turn").last.locator(".rag-source")
+    expect(cards).to_have_count(2)
+    for href in hrefs:
+        card = page.locator(f"#sources {href}")
+        expect(card).to_be_visible()
+        quote = card.locator("mark").inner_text().strip()
+        assert quote and quote.strip(" .") in text, href  # each side's card marks the words the answer quotes
+    # The two sides are told apart by their articles: different files, and the dated outlet is named.
+    first, second = (page.locator(f"#sources {href}").inner_text() for href in hrefs)
+    assert first != second
+    assert "Levant-Agencies" in first + second and "2024-12-02" in first + second
+    shot(page, tmp_path / "disagreement.png")
