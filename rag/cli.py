@@ -122,7 +122,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     gold_path = args.gold or PROJECT_ROOT / "eval" / "gold.jsonl"
     if not gold_path.exists():
         raise RagError(f"Gold file {gold_path} not found; pass --gold PATH.")
+    if args.limit is not None and args.limit < 1:
+        raise RagError("--limit must be at least 1.")
     gold = load_gold(gold_path)[: args.limit]
+    if not gold:
+        raise RagError(f"{gold_path} holds no questions; add lines like those in eval/gold.jsonl.")
     k = args.k or settings.top_k
     if k < 1:
         raise RagError("--k must be at least 1.")

@@ -133,3 +133,12 @@ def test_rag_eval_bad_gold_file_exits_2_naming_the_line(tmp_path: Path) -> None:
     assert f"{bad}:2" in proc.stderr and "not valid JSON" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()  # it stopped before answering anything
+
+
+def test_rag_eval_rejects_an_empty_selection(cli_data_dir: Path, tmp_path: Path) -> None:
+    run = rag_eval(cli_data_dir, "--limit", "0", "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "--limit must be at least 1" in run.stderr and "Traceback" not in run.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    run = rag_eval(cli_data_dir, "--gold", str(empty), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "no questions" in run.stderr and "Traceback" not in run.stderr
