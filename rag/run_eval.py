@@ -29,7 +29,13 @@ class LLMJudge:
         prompt = render_prompt(self.settings.prompts_dir, "judge", claim=claim, evidence=evidence)
         reply, _ = complete(make_client(self.settings), self.settings, [{"role": "user", "content": prompt}],
                             max_tokens=3)
-        return reply.strip().lower().startswith("yes")
+        return parse_verdict(reply)
+
+
+def parse_verdict(reply: str) -> bool:
+    """The judge's one-word answer: "yes" (any case, punctuation after it) supports, anything else not."""
+    words = reply.strip().lower().split()
+    return bool(words) and words[0].strip(".,!:;\"'") == "yes"
 
 
 def make_judge(kind: str, assistant: Assistant) -> SupportJudge:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, Settings
+from rag.errors import RagError
 from rag.gold import load_gold
 from rag.judge import LexicalJudge
-from rag.run_eval import LLMJudge, format_table, run
+from rag.run_eval import LLMJudge, format_table, parse_verdict, run
 
 GOLD = Path(__file__).parent.parent / "eval" / "gold.jsonl"
 
@@ -29,7 +30,16 @@ def test_eval_in_llm_mode_reports_tokens_and_latency(llm_server: str, tmp_path: 
 
 
 @pytest.mark.llm
-def test_llm_judge_asks_the_server(llm_server: str, tmp_path: Path) -> None:
+def test_llm_judge_goes_through_the_server_and_names_a_dead_one(llm_server: str, stopped_llm_url: str,
+                                                                tmp_path: Path) -> None:
     judge = LLMJudge(Settings(data_dir=tmp_path, openai_base_url=llm_server))
-    # The 270M test model's verdict is not trusted; the call must go through and yield a boolean.
-    assert judge.supports("The army left Hama on December 5.", "On December 5 the army left Hama.") in (True, False)
+    # The 270M test model's verdict is not trusted, only that a real round trip yields one.
+    assert isinstance(judge.supports("The army left Hama on December 5.", "On December 5 the army left Hama."), bool)
+    dead = LLMJudge(Settings(data_dir=tmp_path, openai_base_url=stopped_llm_url))
+    with pytest.raises(RagError, match=stopped_llm_url):
+        dead.supports("claim", "evidence")
+
+
+def test_judge_verdicts_are_parsed_strictly() -> None:
+    assert parse_verdict("Yes.") and parse_verdict(" yes, it does")
+    assert not parse_verdict("No") and not parse_verdict("") and not parse_verdict("yesterday")
