@@ -11,7 +11,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.aliases import Aliases
 from rag.embed import embedder_name, make_embedder
+from rag.errors import RagError
 from rag.extract import ExtractiveGenerator
+from rag.generate import Generator, OpenAIGenerator
 from rag.ingest import IngestReport, ingest_path
 from rag.models import Answer, Passage
 from rag.retrieve import HybridRetriever
@@ -103,10 +105,10 @@ class Assistant:
         """Yield text deltas as the answer is written, then the final `Answer`."""
         question = question.strip()
         if not question:
-            from rag.errors import RagError
-
             raise RagError("The question is empty; ask something about the articles.")
         mode = llm or self.settings.resolved_llm
+        if mode not in ("extractive", "openai"):
+            raise RagError(f"Unknown answer mode {mode!r}: use extractive or openai.")
         generator = self._generator(mode)
         standalone = correct_spelling(self._condense(question, history or [], mode), self.vocabulary)
         t0 = time.perf_counter()
@@ -126,9 +128,7 @@ class Assistant:
 
         return condense_question(question, history, self.settings if mode == "openai" else None)
 
-    def _generator(self, mode: str) -> ExtractiveGenerator:
+    def _generator(self, mode: str) -> Generator:
         if mode == "openai":
-            from rag.generate import OpenAIGenerator
-
-            return OpenAIGenerator(self.settings)  # type: ignore[return-value]
+            return OpenAIGenerator(self.settings)
         return ExtractiveGenerator(self.scorer, self.settings.min_support)
