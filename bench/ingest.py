@@ -34,8 +34,8 @@ from typing import Any
 from llama_index.core.utils import get_tokenizer
 
 from rag.assistant import Assistant
-from rag.ingest import IngestReport
-from rag.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_path
+from rag.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_path
+from rag.ingest.pipeline import IngestReport
 from rag.settings import PROJECT_ROOT, Settings
 
 

@@ -2,7 +2,7 @@
 
     python bench/retrieval.py [--k 5] [--rounds 3] [--out bench/results/retrieval.json]
 
-Both sides index the same cleaned articles (rag.load over seeds/) with the same MiniLM embedder into a
+Both sides index the same cleaned articles (rag.ingest.load over seeds/) with the same MiniLM embedder into a
 fresh Chroma directory, and answer the answerable questions of eval/gold.jsonl:
 
 - baseline: llama-index's own pipeline as its docs show it: SentenceSplitter(chunk_size=256,
@@ -10,7 +10,7 @@ fresh Chroma directory, and answer the answerable questions of eval/gold.jsonl:
 - ours: `Assistant(Settings(data_dir=tmp)).retrieve(question, k)` (sentence-aligned chunks, dense + BM25
   fused by RRF, per-article cap).
 
-Reported for each: DPR answer recall@1/@3/@k, doc hit@k and MRR (rag.evaluate; @1 and @3 are prefixes of
+Reported for each: DPR answer recall@1/@3/@k, doc hit@k and MRR (rag.eval.metrics; @1 and @3 are prefixes of
 the top k, as in `rag eval`), retrieval latency p50/p95 per query (after one warm-up query, over `rounds`
 passes of the gold set), and ingest throughput (load + split + embed + store, and our BM25 build; the
 median of `ingest_rounds` fresh builds, after a warm-up that pays the one-off costs both sides share:
@@ -43,10 +43,10 @@ from llama_index.core.utils import get_tokenizer
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.assistant import Assistant
-from rag.embed import MiniLMEmbedding
-from rag.evaluate import answer_recall_at_k, doc_hit_at_k, percentile, reciprocal_rank
-from rag.gold import GoldItem, load_gold
-from rag.load import load_path
+from rag.eval.gold import GoldItem, load_gold
+from rag.eval.metrics import answer_recall_at_k, doc_hit_at_k, percentile, reciprocal_rank
+from rag.ingest.embed import MiniLMEmbedding
+from rag.ingest.load import load_path
 from rag.settings import PROJECT_ROOT, Settings
 
 OUR_KNOBS = ("chunk_size", "chunk_overlap", "dense_weight", "bm25_weight", "rrf_k", "fetch_k", "per_doc_cap")

@@ -9,18 +9,18 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.aliases import Aliases
-from rag.embed import embedder_name, make_embedder
+from rag.answer.extractive import ExtractiveGenerator
+from rag.answer.llm import Generator, OpenAIGenerator
 from rag.errors import RagError
-from rag.extract import ExtractiveGenerator
-from rag.generate import Generator, OpenAIGenerator
-from rag.ingest import IngestReport, ingest_path
+from rag.ingest.embed import embedder_name, make_embedder
+from rag.ingest.pipeline import IngestReport, ingest_path
+from rag.ingest.store import Store, open_store
 from rag.models import Answer, Passage
-from rag.retrieve import HybridRetriever
-from rag.score import SentenceScorer
+from rag.retrieve.hybrid import HybridRetriever
+from rag.retrieve.rerank import SentenceScorer
+from rag.retrieve.spelling import correct_spelling, vocabulary
 from rag.settings import Settings
-from rag.spelling import correct_spelling, vocabulary
-from rag.store import Store, open_store
+from rag.text.lexicon import Aliases
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 
@@ -124,7 +124,7 @@ class Assistant:
     def _condense(self, question: str, history: History, mode: str) -> str:
         if not history:
             return question
-        from rag.condense import condense_question
+        from rag.answer.condense import condense_question
 
         return condense_question(question, history, self.settings if mode == "openai" else None)
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.run_eval import THRESHOLDS, eval_settings, format_table, make_judge, missed_thresholds, run
+from rag.eval.runner import THRESHOLDS, eval_settings, format_table, make_judge, missed_thresholds, run
 from rag.settings import Settings
 
 EPILOG = """environment: RAG_DATA_DIR (index location), RAG_TOP_K, RAG_LLM (auto|extractive|openai),
@@ -115,8 +115,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.assistant import Assistant
-    from rag.gold import load_gold
-    from rag.report import write_reports
+    from rag.eval.gold import load_gold
+    from rag.eval.report import write_reports
     from rag.settings import PROJECT_ROOT
 
     gold_path = args.gold or PROJECT_ROOT / "eval" / "gold.jsonl"

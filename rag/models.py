@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llama_index.core.schema import TextNode
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
 
 
 @dataclass

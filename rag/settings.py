@@ -50,7 +50,7 @@ class Settings:
     rrf_k: int = 60
     fetch_k: int = 20  # candidates each retriever contributes before fusion
     per_doc_cap: int = 2  # at most this many chunks of one article in the top-k
-    rerank: bool = True  # rerank the fused top fetch_k by their best sentence (rag.score)
+    rerank: bool = True  # rerank the fused top fetch_k by their best sentence (rag.retrieve.rerank)
     aliases_path: Path = PROJECT_ROOT / "rag" / "data" / "aliases.json"
 
     llm: LlmMode = "auto"

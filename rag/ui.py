@@ -23,7 +23,7 @@ from typing import Any
 
 from rag.assistant import Assistant
 from rag.errors import RagError
-from rag.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
+from rag.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
 from rag.models import Answer, Citation
 
 REFUSAL_NOTE = "The articles don't say — try rephrasing the question, or add articles that cover it."

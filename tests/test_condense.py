@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.condense import condense_question, question_names, rewrite_followup
+from rag.answer.condense import condense_question, question_names, rewrite_followup
 
 HAMA = [("when did the army leave Hama?", "December 5: “... redeployment of its units outside Hama.” [1]")]
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.dates import (
+from rag.ingest.load import load_path
+from rag.models import Article
+from rag.text.dates import (
     DateMention,
     format_resolved,
     parse_date_value,
@@ -15,8 +17,6 @@ from rag.dates import (
     published_from_text,
     resolve_dates,
 )
-from rag.load import load_path
-from rag.models import Article
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 

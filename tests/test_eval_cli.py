@@ -19,8 +19,8 @@ import pytest
 from llama_index.core.evaluation import RetrieverEvaluator
 
 from rag.assistant import Assistant
-from rag.evaluate import doc_hit_at_k, reciprocal_rank
-from rag.gold import doc_stem, load_gold
+from rag.eval.gold import doc_stem, load_gold
+from rag.eval.metrics import doc_hit_at_k, reciprocal_rank
 from rag.settings import PROJECT_ROOT, Settings
 
 GOLD = PROJECT_ROOT / "eval" / "gold.jsonl"

@@ -9,9 +9,9 @@ import pytest
 
 from rag import Assistant, Settings
 from rag.errors import RagError
-from rag.gold import load_gold
-from rag.judge import LexicalJudge
-from rag.run_eval import LLMJudge, format_table, parse_verdict, run
+from rag.eval.gold import load_gold
+from rag.eval.judge import LexicalJudge
+from rag.eval.runner import LLMJudge, format_table, parse_verdict, run
 
 GOLD = Path(__file__).parent.parent / "eval" / "gold.jsonl"
 

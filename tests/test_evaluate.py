@@ -1,4 +1,4 @@
-"""Unit tests of the eval metrics (rag.evaluate, rag.citation_metrics, rag.judge, rag.gold) on scripted answers,
+"""Unit tests of the eval metrics (rag.eval: metrics, citation_metrics, judge, gold) on scripted answers,
 and checks of eval/gold.jsonl itself."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import TextNode
 
-from rag.citation_metrics import check_citations, citation_precision, citation_recall, cited_sentences
 from rag.errors import RagError
-from rag.evaluate import (
+from rag.eval.citation_metrics import check_citations, citation_precision, citation_recall, cited_sentences
+from rag.eval.gold import TYPES, GoldItem, doc_stem, load_gold
+from rag.eval.judge import LexicalJudge
+from rag.eval.metrics import (
     QuestionResult,
     answer_correct,
     answer_recall_at_k,
@@ -34,10 +36,8 @@ from rag.evaluate import (
     summarize,
     token_f1,
 )
-from rag.gold import TYPES, GoldItem, doc_stem, load_gold
-from rag.judge import LexicalJudge
 from rag.models import Answer, Citation, Passage
-from rag.textnorm import normalize
+from rag.text.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "eval" / "gold.jsonl"
@@ -527,7 +527,7 @@ def test_unanswerable_gold_answers_are_not_in_article_bodies(gold: list[GoldItem
 
 
 def test_write_reports_json_and_offline_html(tmp_path: Path):
-    from rag.report import write_reports
+    from rag.eval.report import write_reports
 
     quote = "on December 5"
     r = QuestionResult(
@@ -554,7 +554,7 @@ def test_write_reports_json_and_offline_html(tmp_path: Path):
 
 def _report_page(tmp_path: Path, run_info: dict[str, object], **kwargs: object) -> tuple[str, list[QuestionResult]]:
     """A report over a right answer (q01), a wrong one (q07) and a right refusal (q60)."""
-    from rag.report import write_reports
+    from rag.eval.report import write_reports
 
     ok = result("q01", "temporal", True, False, correct=True, f1=0.5, answer_recall_at_1=1.0)
     ok.question, ok.answer = "When did the army leave Hama?", "The army left on December 5 [1]."

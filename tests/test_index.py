@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import MiniLMEmbedding, embedder_name
 from rag.errors import RagError
-from rag.ingest import ingest_path
+from rag.ingest.embed import MiniLMEmbedding, embedder_name
+from rag.ingest.pipeline import ingest_path
+from rag.ingest.store import open_store
 from rag.settings import Settings
-from rag.store import open_store
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 

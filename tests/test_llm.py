@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import TextNode
 
-from rag.cite import REFUSAL, best_quote, citations_for, is_refusal, parse_markers
-from rag.condense import condense_question
+from rag.answer.citations import REFUSAL, best_quote, citations_for, is_refusal, parse_markers
+from rag.answer.condense import condense_question
+from rag.answer.llm import OpenAIGenerator, count_usage
 from rag.errors import RagError
-from rag.generate import OpenAIGenerator, count_usage
 from rag.models import Answer, Passage
 from rag.settings import PROJECT_ROOT, Settings
 

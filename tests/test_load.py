@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import clean_article, clean_text
 from rag.errors import RagError
-from rag.load import load_path
+from rag.ingest.clean import clean_article, clean_text
+from rag.ingest.load import load_path
 from rag.models import Article
 
 SEEDS = Path(__file__).parent.parent / "seeds"

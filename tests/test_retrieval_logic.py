@@ -7,12 +7,12 @@ from pathlib import Path
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from rag.aliases import Aliases
-from rag.decompose import sub_questions
-from rag.lexical import lexical_tokens
-from rag.retrieve import cap_per_doc, load_or_build_lexical, rrf
-from rag.score import PATTERNS, question_kind
-from rag.spelling import correct_spelling, vocabulary
+from rag.answer.decompose import sub_questions
+from rag.retrieve.hybrid import cap_per_doc, load_or_build_lexical, rrf
+from rag.retrieve.rerank import PATTERNS, question_kind
+from rag.retrieve.spelling import correct_spelling, vocabulary
+from rag.text.lexicon import Aliases
+from rag.text.tokens import lexical_tokens
 
 ALIASES = Aliases.load(Path(__file__).parent.parent / "rag" / "data" / "aliases.json")
 SEEDS = Path(__file__).parent.parent / "seeds"

@@ -9,10 +9,10 @@ import tiktoken
 from llama_index.core.schema import MetadataMode
 
 from rag.errors import RagError
-from rag.load import load_path
+from rag.ingest.load import load_path
+from rag.ingest.split import chunk_spans, count_tokens, split_article, split_articles
 from rag.models import Article
-from rag.sentences import sentence_spans
-from rag.split import chunk_spans, count_tokens, split_article, split_articles
+from rag.text.sentences import sentence_spans
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 SIZES = [(160, 32), (64, 16), (40, 0), (24, 8), (512, 64)]

@@ -18,12 +18,12 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from rag.aliases import Aliases
-from rag.lexical import lexical_tokens
+from rag.ingest.store import Store
 from rag.models import Passage
-from rag.score import SentenceScorer
+from rag.retrieve.rerank import SentenceScorer
 from rag.settings import Settings
-from rag.store import Store
+from rag.text.lexicon import Aliases
+from rag.text.tokens import lexical_tokens
 
 
 @dataclass

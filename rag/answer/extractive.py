@@ -1,19 +1,19 @@
 """The offline answerer: quote the sentences that best answer the question, cited; or refuse.
 
-Sentences are scored by `rag.score.SentenceScorer`; below `min_support` the answer is "The articles don't
+Sentences are scored by `rag.retrieve.rerank.SentenceScorer`; below `min_support` the answer is "The articles don't
 say". For "when" questions the quoted date is read against the article's dateline, and two articles that
-date the event differently are both quoted (`rag.conflict`).
+date the event differently are both quoted (`rag.answer.conflict`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.cite import REFUSAL
-from rag.conflict import KeyDate, KeyNumber, date_conflict, key_date, number_conflict
-from rag.decompose import sub_questions
+from rag.answer.citations import REFUSAL
+from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, key_date, number_conflict
+from rag.answer.decompose import sub_questions
 from rag.models import Answer, Citation, Passage
-from rag.score import PATTERNS, Candidate, SentenceScorer, question_kind
+from rag.retrieve.rerank import PATTERNS, Candidate, SentenceScorer, question_kind
 
 
 class ExtractiveGenerator:

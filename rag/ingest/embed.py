@@ -17,7 +17,7 @@ from pydantic import PrivateAttr
 from rag.errors import RagError
 from rag.settings import Settings
 
-TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
+TOKENIZER_PATH = Path(__file__).parent.parent / "data" / "minilm-tokenizer.json"
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
 MAX_TOKENS = 256  # the model was trained on 256-token inputs; longer text is truncated
 

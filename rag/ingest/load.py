@@ -3,7 +3,7 @@
 One bad file never stops a load: it is named in `LoadResult.skipped` with a reason a user can act on.
 
 Metadata comes from three places; a later one overrides an earlier one field by field:
-1. the text itself (`rag.clean`: headline, dateline, sign-off),
+1. the text itself (`rag.ingest.clean`: headline, dateline, sign-off),
 2. the format's own fields (HTML meta tags via trafilatura, markdown front matter, JSON record fields),
 3. a sidecar ``NAME.meta.json`` next to ``NAME.ext`` with any of title, outlet, published, url. A sidecar
    next to a .json/.jsonl file applies to every record in it. Its bytes are part of the content hash,
@@ -29,10 +29,10 @@ from typing import Any
 
 import trafilatura
 
-from rag.clean import Cleaned, clean_article
-from rag.dates import parse_date_value
 from rag.errors import RagError
+from rag.ingest.clean import Cleaned, clean_article
 from rag.models import Article
+from rag.text.dates import parse_date_value
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}

@@ -1,4 +1,4 @@
-"""Text normalisation shared by answer matching (rag.evaluate) and the support check (rag.judge)."""
+"""Text normalisation shared by answer matching (rag.eval.metrics) and the support check (rag.eval.judge)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from rag.aliases import fold
-from rag.lexical import stem
+from rag.text.lexicon import fold
+from rag.text.tokens import stem
 
 QUESTION_WORDS = ("when what where which who whom whose why how many much did does was were is are has have "
                   "name the of and about").split()

@@ -1,6 +1,6 @@
 """ALCE sentence-level citation metrics (Gao et al. 2023, "Enabling LLMs to generate text with citations").
 
-An answer is split into sentences with their `[n]` markers; a `SupportJudge` (rag.judge) decides whether
+An answer is split into sentences with their `[n]` markers; a `SupportJudge` (rag.eval.judge) decides whether
 the cited passages support each sentence. Citation recall = share of supported sentences; citation
 precision = share of counted citations that are needed (see `check_citations`).
 
@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.judge import SupportJudge
-from rag.sentences import sentence_spans
+from rag.eval.judge import SupportJudge
+from rag.text.sentences import sentence_spans
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
@@ -33,7 +33,7 @@ class SentenceVerdict:
 
 
 def cited_sentences(answer_text: str) -> list[SentenceVerdict]:
-    """Split an answer into sentences (rag.sentences) with their `[n]`/`[n, m]` markers, markers removed
+    """Split an answer into sentences (rag.text.sentences) with their `[n]`/`[n, m]` markers, markers removed
     from the text. Markers that open a sentence ("... Hama. [1] The army ...") and marker-only fragments
     belong to the sentence before; repeated markers in one sentence count once."""
     out: list[SentenceVerdict] = []

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from rag.assistant import Assistant
 from rag.errors import RagError
-from rag.evaluate import QuestionResult, load_prices, result_from_answer, summarize
-from rag.gold import GoldItem
-from rag.judge import LexicalJudge, SupportJudge
+from rag.eval.gold import GoldItem
+from rag.eval.judge import LexicalJudge, SupportJudge
+from rag.eval.metrics import QuestionResult, load_prices, result_from_answer, summarize
 from rag.prompts import render_prompt
 from rag.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
 
 @dataclass
@@ -24,7 +26,7 @@ class LLMJudge:
     settings: Settings
 
     def supports(self, claim: str, evidence: str) -> bool:
-        from rag.generate import complete, make_client
+        from rag.answer.llm import complete, make_client
 
         prompt = render_prompt(self.settings.prompts_dir, "judge", claim=claim, evidence=evidence)
         reply, _ = complete(make_client(self.settings), self.settings, [{"role": "user", "content": prompt}],

@@ -2,8 +2,8 @@
 
 `SupportJudge` is the seam (one `supports(claim, evidence)` method); `LexicalJudge` is the offline
 default: exact about dates and numbers, lenient about wording (stems, prefixes, acronyms, and optionally
-embedding similarity). `rag eval --judge llm` swaps in an LLM (rag.run_eval.LLMJudge). The citation
-metrics (rag.citation_metrics) ask the judge one question per sentence and citation subset.
+embedding similarity). `rag eval --judge llm` swaps in an LLM (rag.eval.runner.LLMJudge). The citation
+metrics (rag.eval.citation_metrics) ask the judge one question per sentence and citation subset.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from rag.sentences import sentence_spans
-from rag.textnorm import normalize
+from rag.text.normalize import normalize
+from rag.text.sentences import sentence_spans
 
 
 class SupportJudge(Protocol):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from rag.aliases import Aliases
-from rag.dates import DateMention, format_resolved, resolve_dates
-from rag.lexical import lexical_tokens
 from rag.models import Passage
+from rag.text.dates import DateMention, format_resolved, resolve_dates
+from rag.text.lexicon import Aliases
+from rag.text.tokens import lexical_tokens
 
 
 class Sentence(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from rag.aliases import Aliases
+from rag.text.lexicon import Aliases
 
 # Short function words carry no evidence; dropping them keeps BM25 from rewarding "the"/"did".
 STOPWORDS = frozenset("""a an and are as at be been by did do does for from had has have he her his how i in

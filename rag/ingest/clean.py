@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from rag.dates import is_empty_date_label, parse_dateline
+from rag.text.dates import is_empty_date_label, parse_dateline
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """Eval metrics: pure functions over a gold item, an answer, its citations and the retrieved passages.
 
 Where the pieces live:
-    rag.gold              the gold set: GoldItem, load_gold, doc_stem (data shapes there)
-    rag.evaluate          this module: answer matching, retrieval and document-citation metrics, the
+    rag.eval.gold              the gold set: GoldItem, load_gold, doc_stem (data shapes there)
+    rag.eval.metrics          this module: answer matching, retrieval and document-citation metrics, the
                           per-question verdicts (score_question) and the run summary (summarize)
-    rag.citation_metrics  ALCE sentence-level citation recall and precision
-    rag.judge             the support check those use (SupportJudge, offline LexicalJudge)
+    rag.eval.citation_metrics  ALCE sentence-level citation recall and precision
+    rag.eval.judge             the support check those use (SupportJudge, offline LexicalJudge)
 
     passages    texts numbered [1]..[n] in the order the generator saw them (rank order)
 
@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.citation_metrics import check_citations, citation_precision, citation_recall
 from rag.errors import RagError
-from rag.gold import TYPES, GoldItem, doc_stem
-from rag.judge import SupportJudge
+from rag.eval.citation_metrics import check_citations, citation_precision, citation_recall
+from rag.eval.gold import TYPES, GoldItem, doc_stem
+from rag.eval.judge import SupportJudge
 from rag.models import Answer
-from rag.textnorm import normalize
+from rag.text.normalize import normalize
 
 # ------------------------------------------------------------------------------------ answer matching
 

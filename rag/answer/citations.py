@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from rag.models import Citation, Passage
-from rag.sentences import sentence_spans
+from rag.text.sentences import sentence_spans
 
 # The one answer every generator gives when the passages do not answer the question. The LLM is told to
 # say exactly this (the system prompt's {refusal}), so that refusals can be recognised here.

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import openai
 
-from rag.cite import strip_markers
-from rag.generate import complete, make_client
+from rag.answer.citations import strip_markers
+from rag.answer.llm import complete, make_client
 from rag.prompts import render_prompt
 from rag.settings import Settings
 

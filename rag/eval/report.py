@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
-from rag.evaluate import METRICS, QuestionResult
-from rag.gold import GoldItem, load_gold
+from rag.eval.gold import GoldItem, load_gold
+from rag.eval.metrics import METRICS, QuestionResult
 
 # Short column label and a one-line plain-English definition for every metric; the labels match the
 # `rag eval` console table so the two can be read side by side.

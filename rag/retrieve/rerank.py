@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.aliases import Aliases
-from rag.lexical import lexical_tokens
 from rag.models import Passage
-from rag.sentences import sentence_spans
+from rag.text.lexicon import Aliases
+from rag.text.sentences import sentence_spans
+from rag.text.tokens import lexical_tokens
 
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)")

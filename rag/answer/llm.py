@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import openai
 
-from rag.cite import REFUSAL, citations_for, is_refusal, parse_markers
+from rag.answer.citations import REFUSAL, citations_for, is_refusal, parse_markers
 from rag.errors import RagError
 from rag.models import Answer, Passage
 from rag.prompts import render_prompt

@@ -13,13 +13,13 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
-from rag.dates import format_resolved, resolve_dates
 from rag.errors import RagError
-from rag.load import load_path
+from rag.ingest.load import load_path
+from rag.ingest.split import split_article
+from rag.ingest.store import Store
 from rag.models import Article
 from rag.settings import Settings
-from rag.split import split_article
-from rag.store import Store
+from rag.text.dates import format_resolved, resolve_dates
 
 
 @dataclass

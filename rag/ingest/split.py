@@ -1,6 +1,6 @@
 """Split an article into sentence-aligned chunks measured in tokens, with exact character spans.
 
-We pack `rag.sentences` spans ourselves rather than use llama-index's SentenceSplitter because every
+We pack `rag.text.sentences` spans ourselves rather than use llama-index's SentenceSplitter because every
 chunk must be a verbatim slice of the article (``article.text[start:end] == node.text``) for citations to
 highlight the right characters, and SentenceSplitter rebuilds chunk text from pieces and locates it
 afterwards. Tokens are counted with llama-index's tokenizer, which is tiktoken's cl100k_base loaded from
@@ -21,7 +21,7 @@ from llama_index.core.utils import get_tokenizer
 
 from rag.errors import RagError
 from rag.models import Article
-from rag.sentences import sentence_spans
+from rag.text.sentences import sentence_spans
 
 Span = tuple[int, int]  # [start, end) character offsets into article.text
 

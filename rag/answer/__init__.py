@@ -1,0 +1,1 @@
+"""Answering: the extractive and LLM answerers, citations, condensing follow-ups."""

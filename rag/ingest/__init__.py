@@ -1,0 +1,1 @@
+"""Ingest: load and clean files, split into chunks, embed, store."""

@@ -1,0 +1,1 @@
+"""Retrieval: lexical and dense search, fusion, reranking."""

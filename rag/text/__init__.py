@@ -1,0 +1,1 @@
+"""Shared text helpers, one copy each: normalisation, sentences, dates, tokens and the lexicon."""
