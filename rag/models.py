@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
@@ -85,13 +85,16 @@ class Citation:
         return data
 
 
+AnswerKind = Literal["answer", "refusal", "disagreement"]
+
+
 @dataclass
 class Answer:
     """What every generator returns, and what `rag ask --json` prints."""
 
     question: str
     text: str
-    refused: bool
+    kind: AnswerKind  # the outcome, typed: readers never infer it from the wording
     citations: list[Citation] = field(default_factory=list)
     mode: str = "extractive"
     rewritten_question: str | None = None  # the standalone form used for retrieval, if it differs
@@ -100,11 +103,17 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens for LLM answers
 
+    @property
+    def refused(self) -> bool:
+        """True when the articles do not answer the question."""
+        return self.kind == "refusal"
+
     def to_dict(self) -> dict[str, Any]:
         """Exactly the JSON `rag ask --json` prints."""
         data: dict[str, Any] = {
             "question": self.question,
             "answer": self.text,
+            "kind": self.kind,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,

@@ -60,8 +60,8 @@ def link_markers(text: str, turn: int) -> str:
 
 
 def is_disagreement(answer: Answer) -> bool:
-    """True for an answer that reports articles disagreeing (it opens with "Sources disagree")."""
-    return not answer.refused and _DISAGREE.match(answer.text) is not None
+    """True for an answer that reports articles disagreeing (the generator's typed outcome)."""
+    return answer.kind == "disagreement"
 
 
 def render_partial(text: str, turn: int) -> str:
@@ -81,9 +81,9 @@ def render_answer(answer: Answer, turn: int) -> str:
     elif is_disagreement(answer):
         # Flag a two-sided answer at a glance: a reader skimming it could otherwise take the first date
         # given for the answer.
+        # The extractive wording opens with the phrase itself; don't show it twice.
         match = _DISAGREE.match(answer.text)
-        assert match is not None  # is_disagreement checked it
-        rest = link_markers(answer.text[match.end():], turn)
+        rest = link_markers(answer.text[match.end():] if match else answer.text, turn)
         parts.append(f'<div class="rag-disagree"><strong>Sources disagree:</strong> {rest}</div>')
     else:
         parts.append(link_markers(answer.text, turn))

@@ -315,7 +315,7 @@ def test_result_from_answer_with_real_model_objects():
     )
     answer = Answer(
         question="When did the army leave Hama?",
-        refused=False,
+        kind="answer",
         citations=[citation],
         text="On December 5, the SAR army command announced the redeployment of its units "
         "outside the city of Hama [1].",

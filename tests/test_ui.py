@@ -61,7 +61,7 @@ def test_highlight_finds_the_quote_by_text_when_the_span_is_off() -> None:
 
 
 def test_source_cards_link_up_with_the_markers() -> None:
-    answer = Answer(question="q", text="December 5 [2] and [1].", refused=False,
+    answer = Answer(question="q", text="December 5 [2] and [1].", kind="answer",
                     citations=[citation(2), citation(1, title=None)])
     panel = render_sources(answer, turn=3)
     assert panel.index('id="src-3-1"') < panel.index('id="src-3-2"')
@@ -79,7 +79,7 @@ def test_marker_groups_become_one_link_each_and_text_is_escaped() -> None:
 
 
 def test_refusal_is_a_note_not_an_error() -> None:
-    answer = Answer(question="what is post-series depression?", text="The articles don't say.", refused=True)
+    answer = Answer(question="what is post-series depression?", text="The articles don't say.", kind="refusal")
     bubble = render_answer(answer, turn=1)
     assert "rag-refusal" in bubble and "rag-error" not in bubble and "rephras" in bubble
     assert "No sources" in render_sources(answer, turn=1)
@@ -88,7 +88,7 @@ def test_refusal_is_a_note_not_an_error() -> None:
 
 
 def test_rewritten_question_and_notes_show_under_the_answer() -> None:
-    answer = Answer(question="and who?", text="HTS [1]", refused=False, citations=[citation()],
+    answer = Answer(question="and who?", text="HTS [1]", kind="answer", citations=[citation()],
                     rewritten_question="who led the offensive (Hama)?",
                     notes=["LLM down, answered extractively"])
     bubble = render_answer(answer, turn=2)
@@ -98,7 +98,7 @@ def test_rewritten_question_and_notes_show_under_the_answer() -> None:
 
 def test_disagreement_is_flagged_in_the_bubble_and_the_panel() -> None:
     text = "Sources disagree: one article gives November 30 [1]: “x.” Levant gives 1 December [2]: “y.”"
-    answer = Answer(question="when did they take <Aleppo>?", text=text, refused=False,
+    answer = Answer(question="when did they take <Aleppo>?", text=text, kind="disagreement",
                     citations=[citation(1), citation(2, doc_id="c/d.txt")], rewritten_question="take Aleppo?")
     bubble = render_answer(answer, turn=4)
     assert bubble.startswith('<div class="rag-disagree"><strong>Sources disagree:</strong> one article')
@@ -107,7 +107,7 @@ def test_disagreement_is_flagged_in_the_bubble_and_the_panel() -> None:
     assert "rag-disagree-note" in panel and panel.count('class="rag-source"') == 2
     # The section is named by the reader's own question; the rewrite follows in small print.
     assert "Sources for “when did they take &lt;Aleppo&gt;?”" in panel and "searched for “take Aleppo?”" in panel
-    plain = Answer(question="q", text="December 5 [1].", refused=False, citations=[citation()])
+    plain = Answer(question="q", text="December 5 [1].", kind="answer", citations=[citation()])
     assert "rag-disagree" not in render_answer(plain, turn=1) + render_sources(plain, turn=1)
 
 
@@ -122,7 +122,7 @@ def test_panel_keeps_earlier_answers_folded_below_the_current_one() -> None:
 
 def test_feedback_appends_one_json_line_per_rating(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "deep" / "feedback.jsonl")
-    answer = Answer(question="when did the army leave Hama?", text="December 5 [1]", refused=False,
+    answer = Answer(question="when did the army leave Hama?", text="December 5 [1]", kind="answer",
                     citations=[citation()])
     log.append(rating_of(True), answer.to_dict())
     log.append(rating_of(False), {"question": "q", "error": "LLM down"})

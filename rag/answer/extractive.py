@@ -37,7 +37,7 @@ class ExtractiveGenerator:
             return self._answer_parts(question, parts, passages)
         ranked = self.rank(question, passages)
         if not ranked or ranked[0].score < self.min_support:
-            return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
+            return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
         kind = question_kind(question)
         if kind == "date":
             ranked = self._prefer_days(ranked, question)
@@ -52,7 +52,7 @@ class ExtractiveGenerator:
         chosen = self._choose(ranked)
         parts = [self._render(c, kind, question) for c in chosen]
         citations = [_citation(c) for c in chosen]
-        return Answer(question=question, text=" ".join(parts), refused=False, citations=citations,
+        return Answer(question=question, text=" ".join(parts), kind="answer", citations=citations,
                       mode=self.name, passages=passages)
 
     def _prefer_days(self, ranked: list[Candidate], question: str) -> list[Candidate]:
@@ -74,10 +74,10 @@ class ExtractiveGenerator:
         rankings = [self.rank(part, passages) for part in parts]
         chosen = self._pair(parts, rankings) if len(parts) == 2 else self._greedy(parts, rankings)
         if not chosen:
-            return Answer(question=question, text=REFUSAL, refused=True, mode=self.name, passages=passages)
+            return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
         text = " ".join(self._render(c, question_kind(part), part) for c, part in chosen)
         citations = [_citation(c) for c, _ in chosen]
-        return Answer(question=question, text=text, refused=False, citations=citations, mode=self.name,
+        return Answer(question=question, text=text, kind="answer", citations=citations, mode=self.name,
                       passages=passages)
 
     def _pair(self, parts: list[str], rankings: list[list[Candidate]]) -> list[tuple[Candidate, str]]:
@@ -111,7 +111,7 @@ class ExtractiveGenerator:
         text = (f"Sources disagree: {_who(first)} gives {first_date.describe()} [{first.passage.number}]: "
                 f"“{first.text}” {_upper_first(_who(second, other=True))} gives {second_date.describe()} "
                 f"[{second.passage.number}]: “{second.text}”")
-        return Answer(question=question, text=text, refused=False,
+        return Answer(question=question, text=text, kind="disagreement",
                       citations=[_citation(first), _citation(second)], mode=self.name, passages=passages)
 
     def _render(self, c: Candidate, kind: str | None, question: str) -> str:

@@ -101,7 +101,7 @@ class OpenAIGenerator:
         return Answer(
             question=question,
             text=text,
-            refused=is_refusal(text, citations),
+            kind="refusal" if is_refusal(text, citations) else "answer",
             citations=citations,
             mode="openai",
             passages=list(passages),
