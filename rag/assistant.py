@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from functools import cached_property
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar, overload
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
@@ -23,48 +24,77 @@ from rag.settings import Settings
 from rag.text.lexicon import Aliases
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
+T = TypeVar("T")
+
+
+class _Once(Generic[T]):
+    """Like `functools.cached_property`, but built under the assistant's lock, so threads asking at the
+    same moment share one embedder, store and retriever instead of each building its own (Python 3.12
+    dropped cached_property's lock; 3.11's was one lock for every instance). Once built, the value sits
+    in the instance ``__dict__`` and is read without the lock; popping it from there resets it."""
+
+    def __init__(self, factory: Callable[[Assistant], T]) -> None:
+        self.factory = factory
+        self.name = factory.__name__
+        self.__doc__ = factory.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Once[T]: ...
+
+    @overload
+    def __get__(self, obj: Assistant, owner: type | None = None) -> T: ...
+
+    def __get__(self, obj: Assistant | None, owner: type | None = None) -> T | _Once[T]:
+        if obj is None:
+            return self
+        with obj._lock:
+            if self.name not in obj.__dict__:
+                obj.__dict__[self.name] = self.factory(obj)
+            return obj.__dict__[self.name]  # type: ignore[no-any-return]
 
 
 class Assistant:
-    """Cited answers over the indexed articles.
+    """Cited answers over the indexed articles; safe to share between threads.
 
-    `Assistant()` reads settings from the environment, opens the default index and, the first time,
-    builds it from ``seeds/``. Parts are created on first use, so constructing one is cheap.
+    `Assistant()` reads settings from the environment and opens the default index. Parts are created on
+    first use, so constructing one is cheap. When `ask` finds the index empty, it first indexes the demo
+    articles in ``seeds/`` and says so in the answer's notes; nothing else adds the seeds.
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
+        # One re-entrant lock guards lazy construction and every index write (ingest, seeding); reads
+        # (retrieve, answer) run in parallel on the parts once they exist.
+        self._lock = threading.RLock()
+        self._has_articles = False  # set once the index was seen non-empty, to skip asking again
 
-    @cached_property
+    @_Once
     def embedder(self) -> BaseEmbedding:
         """The embedding model (shared by indexing, retrieval and the extractive answerer)."""
         return make_embedder(self.settings)
 
-    @cached_property
+    @_Once
     def aliases(self) -> Aliases:
         """The name-variant table."""
         return Aliases.load(self.settings.aliases_path)
 
-    @cached_property
+    @_Once
     def store(self) -> Store:
-        """The Chroma collection, built from the seeds if it is empty."""
-        store = open_store(self.settings, embedder_name(self.settings))
-        if store.count() == 0 and self.settings.seeds_dir.is_dir():
-            ingest_path(self.settings.seeds_dir, store, self.embedder, self.settings, progress=False)
-        return store
+        """The Chroma collection."""
+        return open_store(self.settings, embedder_name(self.settings))
 
-    @cached_property
+    @_Once
     def retriever(self) -> HybridRetriever:
         """Hybrid dense + BM25 retriever over the store."""
         return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir,
                                scorer=self.scorer)
 
-    @cached_property
+    @_Once
     def scorer(self) -> SentenceScorer:
         """Sentence scoring shared by the reranker and the extractive answerer (one vector cache)."""
         return SentenceScorer(self.embedder, self.aliases)
 
-    @cached_property
+    @_Once
     def vocabulary(self) -> frozenset[str]:
         """Words of the indexed articles, for correcting typos in questions."""
         return vocabulary(node.get_content() for node in self.retriever.nodes.values())
@@ -76,13 +106,27 @@ class Assistant:
 
     def ingest(self, path: str | Path, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
         """Add or update the articles at `path` (folder or file); `rebuild` drops the index first."""
-        if rebuild:
-            self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
-        report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
-        # The BM25 side and the vocabulary must see the new chunks.
-        self.__dict__.pop("retriever", None)
-        self.__dict__.pop("vocabulary", None)
-        return report
+        with self._lock:  # one writer at a time; questions keep using the current retriever meanwhile
+            if rebuild:
+                self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
+            report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
+            # The BM25 side and the vocabulary must see the new chunks.
+            self.__dict__.pop("retriever", None)
+            self.__dict__.pop("vocabulary", None)
+            return report
+
+    def seed_if_empty(self) -> IngestReport | None:
+        """Index the demo articles of ``seeds/`` when the index holds nothing; the report, or None when
+        the index already had articles (or there are no seeds)."""
+        if self._has_articles:
+            return None
+        with self._lock:
+            if self._has_articles or self.store.count() > 0 or not self.settings.seeds_dir.is_dir():
+                self._has_articles = self._has_articles or self.store.count() > 0
+                return None
+            report = self.ingest(self.settings.seeds_dir)
+            self._has_articles = True
+            return report
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The top-k passages for a question, numbered from 1."""
@@ -110,6 +154,7 @@ class Assistant:
         if mode not in ("extractive", "openai"):
             raise RagError(f"Unknown answer mode {mode!r}: use extractive or openai.")
         generator = self._generator(mode)
+        seeded = self.seed_if_empty()
         standalone = correct_spelling(self._condense(question, history or [], mode), self.vocabulary)
         t0 = time.perf_counter()
         passages = self.retrieve(standalone, k)
@@ -119,6 +164,10 @@ class Assistant:
                 item.question = question
                 item.rewritten_question = standalone if standalone != question else None
                 item.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1}
+                if seeded is not None:
+                    item.notes.append(f"The index was empty, so the {len(seeded.added)} demo articles in "
+                                      f"{self.settings.seeds_dir} were indexed first; add your own with "
+                                      "`rag ingest FOLDER`.")
             yield item
 
     def _condense(self, question: str, history: History, mode: str) -> str:

@@ -28,7 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="add or update articles in the index",
                             description="Index a folder (recursively) or one file of articles: .txt, .md, "
                                         ".html, .json, .jsonl. Unchanged files are not embedded again; files "
-                                        "deleted from the folder leave the index.")
+                                        "deleted from the folder leave the index. A file that cannot be read, "
+                                        "or is over a cap (RAG_MAX_FILE_MB, RAG_MAX_CHUNKS_PER_ARTICLE, "
+                                        "RAG_MAX_HTML_ELEMENTS), is skipped and named; symbolic links are "
+                                        "never followed outside the folder.")
     ingest.add_argument("path", type=Path, help="folder or file of articles")
     ingest.add_argument("--rebuild", action="store_true", help="drop the whole index first and start over")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -72,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         return COMMANDS[args.command](args, settings)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `rag ask ... | head` closed the pipe early: not an error worth a traceback
         sys.stderr.close()
@@ -82,13 +85,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def shown(text: str) -> str:
+    """`text` safe to print: file names may hold undecodable bytes (lone surrogates) or newlines."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.assistant import Assistant
 
     report = Assistant(settings).ingest(args.path, rebuild=args.rebuild, progress=not args.quiet)
     for name, reason in report.skipped:
-        print(f"warning: skipped {name}: {reason}", file=sys.stderr)
-    print(report.summary())
+        print(f"skipped {shown(name)}: {shown(reason)}", file=sys.stderr)
+    for name, why in report.ignored:
+        print(f"ignored {shown(name)}: {why}")
+    print(f"{args.path}: {report.entries} entries")
+    print(f"  articles: {len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} "
+          f"unchanged, {len(report.deleted)} removed (file gone); {report.chunks_embedded} chunks embedded")
+    if report.sidecars:
+        print(f"  metadata sidecars applied: {len(report.sidecars)}")
+    if report.skipped:
+        print(f"  skipped: {len(report.skipped)} (each named above with the reason)")
+    if report.ignored:
+        print(f"  ignored on purpose: {len(report.ignored)} (hidden files and folders, folder READMEs)")
     return 0
 
 

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from rag.errors import RagError
 from rag.ingest.load import load_path
-from rag.ingest.split import split_article
+from rag.ingest.split import min_chunks, split_article
 from rag.ingest.store import Store
 from rag.models import Article
 from rag.settings import Settings
@@ -24,57 +24,71 @@ from rag.text.dates import format_resolved, resolve_dates
 
 @dataclass
 class IngestReport:
-    """What one ingest run did, for the CLI, the UI and tests."""
+    """What one ingest run did, for the CLI, the UI and tests: every entry of the folder is in one list.
+
+    Articles (doc_ids) are added, updated or unchanged; entries are skipped (with the reason), ignored on
+    purpose (hidden files, folder READMEs; with why) or metadata sidecars. `entries` counts what the folder
+    held; `deleted` lists articles that left the index because their file is gone.
+    """
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file or file#record, reason)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (entry, why it is not an article)
+    sidecars: list[str] = field(default_factory=list)
+    entries: int = 0
     chunks_embedded: int = 0
 
     def summary(self) -> str:
         """One line for humans."""
-        text = (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-                f"{len(self.deleted)} removed, {len(self.skipped)} skipped; {self.chunks_embedded} chunks embedded")
-        return text
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.deleted)} removed, {len(self.skipped)} skipped, {len(self.ignored)} ignored "
+                f"(hidden or README), {len(self.sidecars)} metadata sidecars; "
+                f"{self.chunks_embedded} chunks embedded; {self.entries} entries in the folder")
 
 
 def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Settings, *,
                 progress: bool = True, prune: bool = True) -> IngestReport:
-    """Bring the index in step with the articles at `path` (a folder or one file)."""
+    """Bring the index in step with the articles at `path` (a folder or one file).
+
+    One bad file or article never stops the run: loading, parsing and splitting errors, and articles
+    over RAG_MAX_CHUNKS_PER_ARTICLE, are skipped and named in the report.
+    """
     path = path.expanduser()
     if not path.exists():
         raise RagError(f"{path} does not exist. Give a folder or a file of articles (txt, md, html, json, jsonl).")
-    loaded = load_path(path)
-    report = IngestReport(skipped=list(loaded.skipped))
+    loaded = load_path(path, settings)
+    report = IngestReport(skipped=list(loaded.skipped), ignored=list(loaded.ignored),
+                          sidecars=list(loaded.sidecars), entries=loaded.entries)
     if not loaded.articles:
         kinds = "txt, md, html, json or jsonl"
         raise RagError(f"No articles found in {path} (looked for {kinds} files)"
                        + (f"; skipped: {_skipped_text(loaded.skipped)}" if loaded.skipped else "") + ".")
     origin = str((path if path.is_dir() else path.parent).resolve())
     states = store.doc_states(origin)
-    todo: list[Article] = []
+    todo: list[tuple[Article, bool]] = []  # (article, already in the index)
     for article in loaded.articles:
         state = states.get(article.doc_id)
-        wanted = chunk_identity(article, settings)
-        if state and state.complete and state.content_hash == wanted:
+        if state and state.complete and state.content_hash == chunk_identity(article, settings):
             report.unchanged.append(article.doc_id)
         else:
-            todo.append(article)
-            (report.updated if state else report.added).append(article.doc_id)
+            todo.append((article, state is not None))
     bar = tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress or not todo)
-    for article in todo:
-        nodes = split_article(article, settings.chunk_size, settings.chunk_overlap)
-        for node in nodes:
-            node.metadata["content_hash"] = chunk_identity(article, settings)
-            _annotate_dates(node, article)
+    for article, known in todo:
+        bar.update(1)
+        try:
+            nodes = _split(article, settings)
+        except _Refused as reason:
+            report.skipped.append((article.doc_id, str(reason)))
+            continue
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
         for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
             node.embedding = vector
         store.replace_doc(origin, article.doc_id, nodes)
+        (report.updated if known else report.added).append(article.doc_id)
         report.chunks_embedded += len(nodes)
-        bar.update(1)
     bar.close()
     if prune and path.is_dir():
         present = {a.doc_id for a in loaded.articles} | {name for name, _ in loaded.skipped}
@@ -82,6 +96,31 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
             store.delete_doc(origin, doc_id)
             report.deleted.append(doc_id)
     return report
+
+
+class _Refused(Exception):
+    """One article cannot be chunked (over the cap, or the splitter failed on it); the message says why."""
+
+
+def _split(article: Article, settings: Settings) -> list[TextNode]:
+    """The article's chunks with their metadata, or `_Refused` when there would be more than the cap."""
+    cap = settings.max_chunks_per_article
+    too_many = (f"more than {cap} chunks, over the cap per article (RAG_MAX_CHUNKS_PER_ARTICLE); "
+                "split it into smaller files or raise the cap")
+    if min_chunks(article.text, settings.chunk_size) > cap:  # decided from a word count, before splitting
+        raise _Refused(too_many)
+    try:
+        nodes = split_article(article, settings.chunk_size, settings.chunk_overlap, limit=cap + 1)
+        if len(nodes) > cap:
+            raise _Refused(too_many)
+        for node in nodes:
+            node.metadata["content_hash"] = chunk_identity(article, settings)
+            _annotate_dates(node, article)
+    except _Refused:
+        raise
+    except Exception as exc:  # one article the splitter or date resolver chokes on must not stop the run
+        raise _Refused(f"could not be split into chunks ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    return nodes
 
 
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest

@@ -14,7 +14,7 @@ is itself too long).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.utils import get_tokenizer
@@ -38,11 +38,21 @@ def count_tokens(text: str) -> int:
     return len(get_tokenizer()(text))
 
 
-def split_article(article: Article, chunk_size: int, chunk_overlap: int) -> list[TextNode]:
-    """Chunk `article` into TextNodes whose text is exactly ``article.text[start_char_idx:end_char_idx]``."""
+def split_article(article: Article, chunk_size: int, chunk_overlap: int, limit: int | None = None) -> list[TextNode]:
+    """Chunk `article` into TextNodes whose text is exactly ``article.text[start_char_idx:end_char_idx]``.
+
+    With `limit`, stop after that many chunks (so a caller can refuse a huge article without paying for
+    splitting all of it).
+    """
     _check_sizes(chunk_size, chunk_overlap)
-    spans = chunk_spans(article.text, chunk_size, chunk_overlap)
+    spans = chunk_spans(article.text, chunk_size, chunk_overlap, limit)
     return [_node(article, i, start, end) for i, (start, end) in enumerate(spans)]
+
+
+def min_chunks(text: str, chunk_size: int) -> int:
+    """A cheap lower bound on the chunks of `text`: every word is at least one token, and a chunk holds
+    at most `chunk_size` tokens."""
+    return -(-len(text.split()) // chunk_size)
 
 
 def split_articles(articles: Iterable[Article], chunk_size: int, chunk_overlap: int) -> list[TextNode]:
@@ -50,24 +60,36 @@ def split_articles(articles: Iterable[Article], chunk_size: int, chunk_overlap: 
     return [node for article in articles for node in split_article(article, chunk_size, chunk_overlap)]
 
 
-def chunk_spans(text: str, chunk_size: int, chunk_overlap: int) -> list[Span]:
-    """The ``[start, end)`` spans of the chunks of `text` (see the module docstring for the rules)."""
+def chunk_spans(text: str, chunk_size: int, chunk_overlap: int, limit: int | None = None) -> list[Span]:
+    """The ``[start, end)`` spans of the chunks of `text` (see the module docstring for the rules); with
+    `limit`, only the first `limit` of them."""
     _check_sizes(chunk_size, chunk_overlap)
     count = get_tokenizer()
 
     def tokens(span: Span) -> int:
         return len(count(text[span[0]:span[1]]))
 
-    sentences = [_with_closing_marks(text, span) for span in sentence_spans(text)]
-    units = [piece for span in sentences for piece in _fit(text, span, chunk_size, tokens)]
+    sentences = (_with_closing_marks(text, span) for span in sentence_spans(text))
+    # Units are counted and cut lazily, as packing reaches them: the work stops with the limit.
+    pending = (piece for span in sentences for piece in _fit(text, span, chunk_size, tokens))
+    units: list[Span] = []
+
+    def has(index: int) -> bool:
+        while len(units) <= index:
+            piece = next(pending, None)
+            if piece is None:
+                return False
+            units.append(piece)
+        return True
+
     chunks: list[Span] = []
     first = 0  # index into units of the current chunk's first sentence
-    while first < len(units):
+    while has(first) and (limit is None or len(chunks) < limit):
         last = first
-        while last + 1 < len(units) and tokens((units[first][0], units[last + 1][1])) <= chunk_size:
+        while has(last + 1) and tokens((units[first][0], units[last + 1][1])) <= chunk_size:
             last += 1
         chunks.append((units[first][0], units[last][1]))
-        if last + 1 >= len(units):
+        if not has(last + 1):
             break
         first = _overlap_start(units, first, last, chunk_size, chunk_overlap, tokens)
     return chunks
@@ -99,19 +121,21 @@ def _overlap_start(units: list[Span], first: int, last: int, chunk_size: int, ch
     return start
 
 
-def _fit(text: str, span: Span, chunk_size: int, tokens: Callable[[Span], int]) -> list[Span]:
-    """`span` itself when it fits `chunk_size`, else consecutive pieces of it that each fit."""
-    if tokens(span) <= chunk_size:
-        return [span]
-    pieces: list[Span] = []
+def _fit(text: str, span: Span, chunk_size: int, tokens: Callable[[Span], int]) -> Iterator[Span]:
+    """`span` itself when it fits `chunk_size`, else consecutive pieces of it that each fit (lazily)."""
+    # A span longer than any budget is not counted whole: tokenising megabytes of one "sentence" is slow.
+    if span[1] - span[0] <= chunk_size * _MAX_CHARS_PER_TOKEN and tokens(span) <= chunk_size:
+        yield span
+        return
     start, end = span
     while start < end:
         cut = _longest_fitting_end(text, start, end, chunk_size, tokens)
-        pieces.append(_trim(text, start, cut))
+        piece = _trim(text, start, cut)
+        if piece[1] > piece[0]:
+            yield piece
         start = cut
         while start < end and text[start].isspace():
             start += 1
-    return [p for p in pieces if p[1] > p[0]]
 
 
 def _longest_fitting_end(text: str, start: int, end: int, chunk_size: int,

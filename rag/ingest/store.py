@@ -8,13 +8,17 @@ collection itself is the manifest, so there is no second file to drift out of st
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
@@ -24,6 +28,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 
 EMBED_KEY = "embed_model"
+T = TypeVar("T")
 
 
 @dataclass
@@ -35,6 +40,20 @@ class DocState:
     complete: bool  # every chunk the article was split into is present
 
 
+def _reachable(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn a store that stopped answering (Chroma server down, disk error) into a `RagError` that says
+    what to do, for every caller alike: Python API, CLI and UI."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (httpx.TransportError, OSError, ChromaError) as exc:
+            raise RagError(self.unreachable(exc)) from exc
+
+    return wrapper
+
+
 class Store:
     """One Chroma collection of article chunks, tagged with the embedding model that made its vectors."""
 
@@ -43,11 +62,22 @@ class Store:
         self.collection = collection
         self.location = location
         self.vector_store = ChromaVectorStore(chroma_collection=collection)
+        self.remote = location.startswith(("http://", "https://"))
 
+    def unreachable(self, exc: BaseException) -> str:
+        """What to tell the user when the store fails mid-way."""
+        if self.remote:
+            return (f"Lost the Chroma server at {self.location} ({type(exc).__name__}: {exc}). Start it again "
+                    "with `chroma run --path DIR`, or unset RAG_CHROMA_URL to use the local index; then retry.")
+        return (f"The Chroma index at {self.location} failed ({type(exc).__name__}: {exc}). Check the disk "
+                "and permissions, or rebuild it with `rag ingest PATH --rebuild`.")
+
+    @_reachable
     def count(self) -> int:
         """Number of chunks stored."""
         return int(self.collection.count())
 
+    @_reachable
     def doc_states(self, origin: str) -> dict[str, DocState]:
         """doc_id -> what is stored for it, for the articles ingested from folder `origin`."""
         got = self.collection.get(where={"origin": origin}, include=["metadatas"])
@@ -62,6 +92,7 @@ class Store:
                                       len(hashes) == 1 and expected == len(metas))
         return states
 
+    @_reachable
     def replace_doc(self, origin: str, doc_id: str, nodes: list[TextNode]) -> None:
         """Swap an article's chunks for new ones (nodes must carry embeddings).
 
@@ -77,16 +108,19 @@ class Store:
         if nodes:
             self.vector_store.add(nodes)
 
+    @_reachable
     def delete_doc(self, origin: str, doc_id: str) -> None:
         """Remove every chunk of an article."""
         self.collection.delete(where={"$and": [{"origin": origin}, {"doc_id": doc_id}]})
 
+    @_reachable
     def all_nodes(self) -> list[TextNode]:
         """Every stored chunk as a TextNode (for the BM25 side and the eval)."""
         got = self.collection.get(include=["metadatas", "documents"])
         return [_to_node(meta, doc) for meta, doc in zip(got["metadatas"] or [], got["documents"] or [],
                                                          strict=True)]
 
+    @_reachable
     def query(self, embedding: list[float], k: int) -> list[tuple[TextNode, float]]:
         """The k nearest chunks with their similarity (1 - cosine distance)."""
         if self.count() == 0:

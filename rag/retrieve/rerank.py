@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,13 +81,14 @@ class Candidate:
 
 
 class SentenceScorer:
-    """Scores sentences against a question; sentence vectors are cached, since passages recur."""
+    """Scores sentences against a question; sentence vectors are cached, since passages recur. Thread-safe."""
 
     def __init__(self, embedder: BaseEmbedding, aliases: Aliases, cache_size: int = 50_000) -> None:
         self.embedder = embedder
         self.aliases = aliases
         self.cache_size = cache_size
         self._vectors: dict[str, np.ndarray] = {}  # sentence text -> unit vector
+        self._lock = threading.Lock()
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every sentence of the passages, best supported first."""
@@ -125,13 +127,20 @@ class SentenceScorer:
         return 0.0 if focus is None or focus in lexical_tokens(text, self.aliases) else -0.1
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        # The cache is shared by every thread answering; it is read and written under the lock, and the
+        # embedding itself runs outside it, so concurrent questions embed in parallel.
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            if len(self._vectors) + len(missing) > self.cache_size:
-                self._vectors.clear()  # a crude bound: corpora this large re-embed on demand
-            for text, vec in zip(missing, self.embedder.get_text_embedding_batch(missing), strict=True):
-                self._vectors[text] = np.asarray(vec, dtype=np.float32)
-        return [self._vectors[t] for t in texts]
+            fresh = {text: np.asarray(vec, dtype=np.float32)
+                     for text, vec in zip(missing, self.embedder.get_text_embedding_batch(missing), strict=True)}
+            found.update(fresh)
+            with self._lock:
+                if len(self._vectors) + len(fresh) > self.cache_size:
+                    self._vectors.clear()  # a crude bound: corpora this large re-embed on demand
+                self._vectors.update(fresh)
+        return [found[t] for t in texts]
 
 
 def _unique_sentences(passages: list[Passage]) -> list[tuple[Passage, int, int]]:
