@@ -24,6 +24,7 @@ from rag.settings import Settings  # noqa: E402
 from rag.ui import (  # noqa: E402
     FeedbackLog,
     ingest_uploads,
+    port_problem,
     rating_of,
     render_answer,
     render_error,
@@ -42,7 +43,9 @@ EXAMPLES = [
 ]
 MODES = {"Extractive (offline quotes)": "extractive", "LLM": "openai"}
 HISTORY_TURNS = 6  # the condense step only needs the last few turns
-CONCURRENCY = "assistant"  # one shared queue: the index is not written and read at the same time
+# Questions run in parallel (up to RAG_UI_CONCURRENCY at once; `Assistant` is thread-safe); ingests queue
+# one at a time on their own, and the assistant's lock keeps an ingest from racing another.
+ANSWERS, INGESTS = "answers", "ingests"
 
 # Cited-marker clicks: bring the source card into view (opening "Earlier answers" if it is folded there)
 # and flash it. Capture phase, so the chatbot's own link handling (new tab) never sees the click.
@@ -172,7 +175,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         """Check, save and ingest the uploaded articles; report per file."""
         if not files:
             return "Choose one or more files first.", None
-        result = ingest_uploads(assistant, files, settings.data_dir / "uploads", settings.max_upload_mb,
+        result = ingest_uploads(assistant, files, settings.data_dir / "uploads", settings.max_file_mb,
                                 progress=progress)
         return result.message(), None
 
@@ -192,7 +195,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             new_chat = gr.Button("New conversation", size="sm")
             gr.Markdown("### Add articles")
             files = gr.File(file_count="multiple", label="txt, md, html, json, jsonl "
-                            f"(up to {settings.max_upload_mb:g} MB each)", elem_id="upload")
+                            f"(up to {settings.max_file_mb:g} MB each)", elem_id="upload")
             ingest_btn = gr.Button("Ingest", variant="secondary", elem_id="ingest")
             upload_status = gr.Markdown(elem_id="upload-status")
         gr.Markdown("## Ask the articles\nAnswers quote the indexed news articles; click a marker such as "
@@ -214,7 +217,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         chat_io = {"fn": respond, "inputs": [question, chatbot, turns, k, mode],
                    "outputs": [question, chatbot, turns, sources], "api_visibility": "private",
-                   "concurrency_id": CONCURRENCY, "concurrency_limit": 1}
+                   "concurrency_id": ANSWERS, "concurrency_limit": settings.ui_concurrency}
         question.submit(**chat_io)
         send.click(**chat_io)
         for button, text in zip(example_buttons, EXAMPLES, strict=True):
@@ -224,8 +227,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         new_chat.click(reset, None, [chatbot, turns, sources], api_visibility="private")
         chatbot.clear(reset, None, [chatbot, turns, sources], api_visibility="private")
         ingest_btn.click(upload, [files], [upload_status, files], api_visibility="private",
-                         concurrency_id=CONCURRENCY, concurrency_limit=1)
-        gr.api(ask, api_name="ask", concurrency_id=CONCURRENCY, concurrency_limit=1)
+                         concurrency_id=INGESTS, concurrency_limit=1)
+        gr.api(ask, api_name="ask", concurrency_id=ANSWERS, concurrency_limit=settings.ui_concurrency)
     return app
 
 
@@ -239,7 +242,7 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
         "server_port": settings.port,
         "auth": auth,
         # Gradio's own cap is a backstop against huge uploads; our per-file limit gives the message.
-        "max_file_size": f"{max(1, int(settings.max_upload_mb * 10))}mb",
+        "max_file_size": f"{max(1, int(settings.max_file_mb * 10))}mb",
         "theme": THEME,
         "css": CSS,
         "head": HEAD,
@@ -250,10 +253,20 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
 def launch(settings: Settings) -> None:
     """Build the index if needed, then serve the chat UI until interrupted (`rag serve` calls this)."""
     kwargs = launch_kwargs(settings)  # first: a settings mistake should not wait for an index build
+    busy = port_problem(settings.host, settings.port)  # and neither should a port already taken
+    if busy:
+        raise RagError(busy)
     assistant = Assistant(settings)
-    print(f"Opening the index in {settings.index_dir} (built from {settings.seeds_dir} the first time)…")
+    print(f"Opening the index in {settings.index_dir}…")
+    seeded = assistant.seed_if_empty()
+    if seeded is not None:
+        print(f"The index was empty: indexed the {len(seeded.added)} demo articles in {settings.seeds_dir}; "
+              "add your own with `rag ingest FOLDER` or the Add articles panel.")
     assistant.retriever  # noqa: B018  -- build it now, not during the first question
-    build_app(assistant).launch(**kwargs)
+    try:
+        build_app(assistant).launch(**kwargs)
+    except OSError as exc:  # the port was taken between the check and the launch
+        raise RagError(port_problem(settings.host, settings.port) or f"Cannot start the server: {exc}") from exc
 
 
 if __name__ == "__main__":

@@ -112,10 +112,11 @@ def build_baseline(seeds: Path, index_dir: Path, k: int, embed: MiniLMEmbedding)
 
 
 def build_ours(data_dir: Path, k: int) -> tuple[Retrieve, SystemRun]:
-    """Our pipeline: the Assistant builds its index of seeds/ on first use of `.store`."""
+    """Our pipeline: the Assistant's index of seeds/."""
     assistant = Assistant(Settings(data_dir=data_dir, llm="extractive"))
     assistant.embedder.get_text_embedding("warm-up")  # model load kept out of the ingest time
     t0 = time.perf_counter()
+    assistant.ingest(assistant.settings.seeds_dir)
     chunks = assistant.store.count()
     assistant.retriever  # noqa: B018 -- the BM25 side is part of our index
     ingest_s = time.perf_counter() - t0

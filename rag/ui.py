@@ -10,10 +10,12 @@ their own sources, which stay in the panel (folded) below the current answer's.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
 import shutil
+import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -238,7 +240,7 @@ def check_upload(path: Path, max_mb: float) -> str | None:
         return f"unsupported file type {path.suffix or '(none)'}; use {kinds}"
     size = path.stat().st_size
     if size > max_mb * 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit"
+        return f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB cap per file (RAG_MAX_FILE_MB)"
     if size == 0 and not name.endswith(SIDECAR_SUFFIX):
         return "the file is empty"
     return None
@@ -259,12 +261,21 @@ def ingest_uploads(assistant: Assistant, files: Iterable[str | Path], upload_dir
     whole: `Assistant.ingest` of a folder prunes articles whose files are gone, so ingesting one file at
     a time from a fresh folder would be fine too, but the folder also picks up ``NAME.meta.json``
     sidecars uploaded beside their article. Files the loader skips are removed again, so they are not
-    reported on every later upload.
+    reported on every later upload. The uploaded `files` themselves (Gradio's temporary copies) are
+    deleted once handled, accepted or not: nothing of a rejected upload stays on disk.
     """
+    files = [Path(f) for f in files]
+    try:
+        return _ingest_uploads(assistant, files, upload_dir, max_mb, progress)
+    finally:
+        discard_uploads(files)
+
+
+def _ingest_uploads(assistant: Assistant, files: list[Path], upload_dir: Path, max_mb: float,
+                    progress: Callable[[float, str], object] | None) -> UploadResult:
     result = UploadResult()
     accepted: list[tuple[Path, str]] = []
-    for raw in files:
-        src = Path(raw)
+    for src in files:
         reason = check_upload(src, max_mb) if src.is_file() else "the upload did not arrive"
         if reason:
             result.rejected.append((src.name, reason))
@@ -306,6 +317,35 @@ def ingest_uploads(assistant: Assistant, files: Iterable[str | Path], upload_dir
     if progress:
         progress(1.0, "Done")
     return result
+
+
+# Gradio keeps each upload in a folder named by a hex digest of its content.
+_GRADIO_UPLOAD_DIR = re.compile(r"[0-9a-f]{16,}")
+
+
+def discard_uploads(files: Iterable[Path]) -> None:
+    """Delete uploaded temporary files, and the folder Gradio made for each upload once it is empty."""
+    for path in files:
+        if path.is_symlink() or not path.is_file():
+            continue  # only the plain files an upload creates
+        path.unlink(missing_ok=True)
+        if _GRADIO_UPLOAD_DIR.fullmatch(path.parent.name):
+            with contextlib.suppress(OSError):  # not empty: another upload of the same content is in it
+                path.parent.rmdir()
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the UI cannot listen on host:port (already in use, no permission), or None when it can."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As uvicorn does: a port left in TIME_WAIT by a server that just stopped is free to use.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return (f"Cannot serve on {host}:{port}: {exc.strerror or exc}. Another program (or another "
+                    f"copy of this app) is probably using the port: stop it, or pick another port with "
+                    f"RAG_PORT=... or `rag serve --port ...`.")
+    return None
 
 
 def _expand(group: str) -> list[int]:

@@ -82,7 +82,7 @@ def ui_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("ui-data"),
         llm="extractive",
         openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
-        max_upload_mb=0.05,
+        max_file_mb=0.05,
     )
 
 
@@ -91,7 +91,8 @@ def ui_app(ui_settings: Settings) -> Iterator[UiApp]:
     """app.py's `build_app` launched in this process on a free loopback port (one index build)."""
     module = load_app_module()
     assistant = Assistant(ui_settings)
-    assistant.retriever  # noqa: B018  -- build the index from seeds/ before the first request
+    assistant.seed_if_empty()  # the index of seeds/, built before the first request
+    assistant.retriever  # noqa: B018
     port = free_port()
     blocks = module.build_app(assistant)
     kwargs = module.launch_kwargs(ui_settings.with_(port=port))

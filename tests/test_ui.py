@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from gradio_client import Client
 from rag.assistant import Assistant
 from rag.errors import RagError
 from rag.models import Answer, Citation
+from rag.settings import PROJECT_ROOT
 from rag.ui import (
     FeedbackLog,
     check_upload,
@@ -143,7 +147,7 @@ def test_upload_checks_name_the_problem(tmp_path: Path) -> None:
     (tmp_path / "ok.md").write_text("# Title\n\nBody.")
     (tmp_path / "empty.txt").write_text("")
     assert "unsupported file type .pdf" in (check_upload(tmp_path / "a.pdf", 1) or "")
-    assert "over the 0.001 MB limit" in (check_upload(tmp_path / "big.txt", 0.001) or "")
+    assert "over the 0.001 MB cap per file (RAG_MAX_FILE_MB)" in (check_upload(tmp_path / "big.txt", 0.001) or "")
     assert check_upload(tmp_path / "ok.md", 1) is None
     assert check_upload(tmp_path / "empty.txt", 1) == "the file is empty"
     assert safe_name("../../etc/pass wd?.txt") == "pass wd_.txt" and safe_name("..") == "upload.txt"
@@ -159,17 +163,25 @@ def test_bad_uploads_are_reported_and_the_good_one_is_ingested(ui_app: UiApp, tm
     big.write_text("Huge article. " * 8000)  # > the fixture's 0.05 MB limit
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
+    # Files that once stopped a whole ingest with a traceback.
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 10_000 + "]" * 10_000)
+    utf16 = tmp_path / "cut.txt"
+    utf16.write_bytes(b"\xff\xfeA\x00B\x00C")
+    uploads = [good, wrong, big, broken, deep, utf16]
     upload_dir = ui_app.settings.data_dir / "uploads"
 
-    result = ingest_uploads(ui_app.assistant, [good, wrong, big, broken], upload_dir,
-                            ui_app.settings.max_upload_mb)
+    result = ingest_uploads(ui_app.assistant, uploads, upload_dir, ui_app.settings.max_file_mb)
 
     rejected = dict(result.rejected)
     assert "unsupported file type .docx" in rejected["notes.docx"]
-    assert "over the 0.05 MB limit" in rejected["huge.txt"]
-    assert [name for name, _ in result.skipped] == ["broken.json"]
+    assert "over the 0.05 MB cap per file (RAG_MAX_FILE_MB)" in rejected["huge.txt"]
+    skipped = dict(result.skipped)
+    assert set(skipped) == {"broken.json", "deep.json", "cut.txt"}
+    assert "nested too deeply" in skipped["deep.json"] and "UTF-16" in skipped["cut.txt"]
     assert result.saved == ["quokkafest.txt"] and result.ok
     assert (upload_dir / "quokkafest.txt").exists() and not (upload_dir / "broken.json").exists()
+    assert not any(path.exists() for path in uploads)  # the temporary uploads are gone, rejected or not
     message = result.message()
     assert "Ingested: quokkafest.txt" in message and "notes.docx" in message and "broken.json" in message
     answer = ui_app.assistant.ask("why was the Zanthorpe quokkafest parade cancelled?")
@@ -182,7 +194,7 @@ def test_only_bad_uploads_give_a_message_and_no_ingest(ui_app: UiApp, tmp_path: 
     wrong.write_bytes(b"PK")
     result = ingest_uploads(ui_app.assistant, [wrong], tmp_path / "uploads", 1.0)
     assert not result.ok and "unsupported file type .pptx" in result.message()
-    assert not (tmp_path / "uploads").exists()
+    assert not (tmp_path / "uploads").exists() and not wrong.exists()
 
 
 # --- the named API endpoint ------------------------------------------------------------------------
@@ -251,3 +263,16 @@ def test_launch_binds_to_the_settings_address_with_optional_auth(ui_app: UiApp) 
     assert ui_app.module.launch_kwargs(ui_app.settings)["auth"] is None
     with pytest.raises(RagError, match="RAG_AUTH_PASSWORD"):
         ui_app.module.launch_kwargs(ui_app.settings.with_(auth_user="ed"))
+
+
+def test_a_busy_port_is_a_clear_message_not_a_traceback(ui_app: UiApp, tmp_path: Path) -> None:
+    # The port the fixture's app is serving on is busy: `python app.py` and `rag serve` both say so.
+    port = ui_app.url.rstrip("/").rsplit(":", 1)[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_"))}
+    env.update(RAG_DATA_DIR=str(tmp_path / "data"), RAG_PORT=port)
+    for command in ([sys.executable, "app.py"], [sys.executable, "-m", "rag", "serve"]):
+        run = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0, command
+        assert f"Cannot serve on 127.0.0.1:{port}" in run.stderr and "RAG_PORT" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+    assert not (tmp_path / "data" / "index").exists()  # it stopped before building an index
