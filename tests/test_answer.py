@@ -82,6 +82,7 @@ def test_ingest_adds_only_the_folder_given_and_seeds_fill_only_an_empty_index(tm
     folder.mkdir()
     (folder / "ferry.txt").write_text("The Zanthorpe ferry resumed service on Monday after the storm.\n")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", llm="extractive"))
+    assert assistant.retrieve("ferry") == [] and assistant.store.count() == 0  # only ask adds the seeds
     assert assistant.ingest(folder).added == ["ferry.txt"]
     assert {m["doc_id"] for m in assistant.store.collection.get()["metadatas"]} == {"ferry.txt"}
     answer = assistant.ask("when did the Zanthorpe ferry resume service?")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from llama_index.core.schema import TextNode
+from llm_server import LLM_TIMEOUT_S
 
 from rag.answer.citations import REFUSAL, best_quote, citations_for, is_refusal, parse_markers
 from rag.answer.condense import condense_question
@@ -62,7 +63,7 @@ def _settings(tmp_path: Path, **changes: object) -> Settings:
         "llm": "openai",
         "openai_model": "gemma-3-270m",
         "llm_max_tokens": 48,
-        "llm_timeout": 60.0,
+        "llm_timeout": LLM_TIMEOUT_S,
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]

@@ -134,7 +134,10 @@ def _walk(folder: Path, root: Path, result: LoadResult) -> Iterator[tuple[Path, 
     for entry in entries:
         entry_path = Path(entry.path)
         rel = entry_path.relative_to(root).as_posix()
-        why_not = _not_an_article(entry, entry_path, root)
+        try:
+            why_not = _not_an_article(entry, entry_path, root)
+        except OSError as exc:  # e.g. no permission to look at a link's target
+            why_not = False, f"could not be examined ({exc.strerror or exc})"
         if why_not is not None:
             ignored, reason = why_not
             (result.ignored if ignored else result.skipped).append((rel, reason))

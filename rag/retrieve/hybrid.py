@@ -36,8 +36,10 @@ class LexicalIndex:
 
     def search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score), best first; empty when no query word is known."""
+        if not self.ids:  # an empty index: bm25s has no vocabulary at all then
+            return []
         known = [t for t in tokens if t in self.bm25.vocab_dict]
-        if not known or not self.ids:
+        if not known:
             return []
         docs, scores = self.bm25.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
