@@ -112,7 +112,8 @@ def ui_asks(url: str, users: int) -> list[Ask]:
     """One Gradio session per user, each calling /ask."""
     from gradio_client import Client
 
-    clients = [Client(url, verbose=False) for _ in range(users)]
+    # gradio_client gives up after 20 s by default; on a busy machine a queued answer can take longer.
+    clients = [Client(url, verbose=False, httpx_kwargs={"timeout": 600}) for _ in range(users)]
     return [lambda q, c=client: c.predict(q, api_name="/ask") for client in clients]
 
 
@@ -125,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     questions = [g.question for g in load_gold(PROJECT_ROOT / "eval" / "gold.jsonl")][: args.users]
+    load_before = os.getloadavg()  # other work on the machine shows in every figure: record how much
     with tempfile.TemporaryDirectory() as tmp:
         assistant = Assistant(Settings(data_dir=Path(tmp), llm="extractive"))
         assistant.seed_if_empty()
@@ -147,11 +149,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             finally:
                 blocks.close()
     record = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-              "cpus": os.cpu_count(), "users": args.users, "rounds": args.rounds, "results": results}
+              "cpus": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(),
+              "users": args.users, "rounds": args.rounds, "results": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{args.users} users at once x {args.rounds} rounds, extractive answers over seeds/ "
-          f"({os.cpu_count()} CPUs)\n")
+          f"({os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after)\n")
     print("| run | requests | errors | cross-talk | p50 s | p95 s |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():

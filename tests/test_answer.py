@@ -7,7 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import chromadb
@@ -15,6 +17,7 @@ import pytest
 
 from rag import Assistant, Settings
 from rag.errors import RagError
+from rag.models import Answer
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +201,26 @@ def test_outlets_disagreeing_on_a_count_are_both_cited(tmp_path: Path) -> None:
     assert answer.text.startswith("Sources disagree"), answer.text
     assert "20" in answer.text and "35" in answer.text
     assert {c.doc_id for c in answer.citations} == {"wire_a.txt", "wire_b.txt"}
+
+
+def test_many_threads_on_one_fresh_assistant_seed_once_and_get_their_own_answers(tmp_path: Path) -> None:
+    questions = ["when did the army leave Hama?", "how far is Hama from Damascus?",
+                 "Who is Iran's ambassador to Syria?", "what is post-series depression?"] * 2
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", llm="extractive"))
+    barrier = threading.Barrier(len(questions))
+
+    def ask(question: str) -> Answer:
+        barrier.wait()  # every thread reaches the unbuilt embedder, store and empty index at once
+        return assistant.ask(question)
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        answers = list(pool.map(ask, questions))
+    # The seeds went in once, by one of the threads, which says so; nobody saw a half-built part.
+    assert sum(bool(a.notes) for a in answers) == 1
+    chunks = assistant.store.count()
+    assert assistant.ingest(assistant.settings.seeds_dir).unchanged and assistant.store.count() == chunks
+    alone = {q: assistant.ask(q).to_dict() for q in set(questions)}
+    for question, answer in zip(questions, answers, strict=True):
+        got = answer.to_dict()
+        got.pop("notes", None)
+        assert got == alone[question]

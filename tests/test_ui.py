@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,24 @@ def test_api_ask_returns_the_answer_and_its_citations(client: Client) -> None:
     first = result["citations"][0]
     assert {"marker", "doc_id", "title", "outlet", "published", "quote", "start", "end"} <= set(first)
     assert f"[{first['marker']}]" in result["answer"]
+
+
+def test_concurrent_sessions_each_get_their_own_answer(ui_app: UiApp) -> None:
+    # Sessions are answered in parallel now (RAG_UI_CONCURRENCY), over one shared Assistant.
+    questions = ["when did the army leave Hama?", "how far is Hama from Damascus?",
+                 "Who is Iran's ambassador to Syria?", "what is post-series depression?"] * 2
+    # gradio_client's own 20 s limit is too short for a queued answer on a busy 2-core machine.
+    clients = [Client(ui_app.url, verbose=False, httpx_kwargs={"timeout": 600}) for _ in questions]
+    barrier = threading.Barrier(len(questions))
+
+    def ask(i: int) -> dict[str, object]:
+        barrier.wait()
+        return clients[i].predict(questions[i], api_name="/ask")
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        results = list(pool.map(ask, range(len(questions))))
+    for question, result in zip(questions, results, strict=True):
+        assert result == ui_app.assistant.ask(question).to_dict()
 
 
 def test_api_ask_takes_k_and_history_for_a_follow_up(client: Client) -> None:

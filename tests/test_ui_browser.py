@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import UiApp
+from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
@@ -129,9 +130,9 @@ def test_upload_an_article_then_ask_about_it(page: Page, tmp_path: Path) -> None
     article = tmp_path / "glimmerfall.txt"
     article.write_text("Brackenmoor opens the Glimmerfall footbridge\n\nThe Glimmerfall footbridge in "
                        "Brackenmoor opened to walkers on March 3, 2025, after two years of building work, "
-                       "the town council said.\n")
+                       f"the town council said.\n\nRun {tmp_path.name}.\n")  # unique: Gradio's cache is shared
     wrong = tmp_path / "photo.png"
-    wrong.write_bytes(b"\x89PNG\r\n")
+    wrong.write_bytes(b"\x89PNG\r\n" + tmp_path.name.encode())
     page.locator("#upload input[type=file]").set_input_files([str(article), str(wrong)])
     page.locator("#ingest").click()
     status = page.locator("#upload-status")
@@ -139,6 +140,11 @@ def test_upload_an_article_then_ask_about_it(page: Page, tmp_path: Path) -> None
     expect(status).to_contain_text("photo.png")
     expect(status).to_contain_text("unsupported file type .png")
     shot(page, tmp_path / "upload.png")
+    # Gradio's temporary copies are gone, of the ingested file and of the rejected one alike.
+    cache = Path(get_upload_folder())
+    left = [p for p in cache.rglob("*") if p.name in ("glimmerfall.txt", "photo.png") and p.is_file()
+            and tmp_path.name.encode() in p.read_bytes()]
+    assert not left
 
     ask(page, "when did the Glimmerfall footbridge open?")
     text = wait_for_answers(page, 1)
