@@ -14,6 +14,7 @@ from rag.errors import RagError
 from rag.ingest.clean import clean_article, clean_text
 from rag.ingest.load import load_path
 from rag.models import Article
+from rag.settings import Settings
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 S002, S003, S004 = "002_8feaf9a31dabf8c4.txt", "003_5a6ab8df16395d7b.txt", "004_00e9475819bc7133.txt"
@@ -302,3 +303,33 @@ def test_clean_text_general_patterns() -> None:
 def test_key_point_bullets_at_the_top_stay() -> None:
     text = "- Rebels took Aleppo on Saturday.\n- The army left Hama.\nThe offensive began on 27 November."
     assert clean_text(text) == text
+
+
+def test_caps_come_from_settings_and_name_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "small.txt").write_text("A short article about Hama.", encoding="utf-8")
+    (tmp_path / "long.txt").write_text("A longer article about Hama. " * 100, encoding="utf-8")
+    (tmp_path / "page.html").write_text("<html><body>" + "<p>Hama news today.</p>" * 20 + "</body></html>")
+    settings = Settings(data_dir=tmp_path / "data", max_file_mb=0.001, max_html_elements=10)
+    result = load_path(tmp_path, settings)
+    assert [a.doc_id for a in result.articles] == ["small.txt"]
+    reasons = dict(result.skipped)
+    assert "over the 0.001 MB cap per file (RAG_MAX_FILE_MB)" in reasons["long.txt"]
+    assert "22 elements, over the cap of 10 (RAG_MAX_HTML_ELEMENTS)" in reasons["page.html"]
+    assert len(load_path(tmp_path).articles) == 3  # the defaults take all three
+
+
+def test_links_inside_the_folder_are_read_and_links_out_are_not(tmp_path: Path) -> None:
+    folder, outside = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Secret words.", encoding="utf-8")
+    (folder / "real.txt").write_text("An article about Homs.", encoding="utf-8")
+    (folder / "alias.txt").symlink_to(folder / "real.txt")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "real.meta.json").symlink_to(outside / "secret.txt")  # a sidecar leading out skips its article
+    result = load_path(folder)
+    assert [a.doc_id for a in result.articles] == ["alias.txt"]
+    reasons = dict(result.skipped)
+    assert "outside the folder" in reasons["leak.txt"] and "outside the folder" in reasons["real.txt"]
+    assert all("Secret" not in a.text for a in result.articles)
+    assert result.entries == 4 == len(result.files) + len(result.skipped)

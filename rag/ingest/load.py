@@ -86,8 +86,12 @@ class _Context:
     """What every file of one load shares: the folder nothing may be read outside of, and the caps."""
 
     root: Path  # resolved
-    max_bytes: int
+    max_file_mb: float
     max_html_elements: int
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
 
 
 def load_path(path: Path, settings: Settings | None = None) -> LoadResult:
@@ -103,7 +107,7 @@ def load_path(path: Path, settings: Settings | None = None) -> LoadResult:
                        "(txt, md, html, json, jsonl).")
     result = LoadResult()
     root = path if path.is_dir() else path.parent
-    ctx = _Context(root.resolve(), int(settings.max_file_mb * 1024 * 1024), settings.max_html_elements)
+    ctx = _Context(root.resolve(), settings.max_file_mb, settings.max_html_elements)
     if path.is_dir():
         files: Iterator[tuple[Path, str]] | list[tuple[Path, str]] = _walk(path, path, result)
     else:
@@ -221,7 +225,7 @@ def _read_inside(path: Path, ctx: _Context, what: str = "file") -> bytes:
         raw = fh.read(ctx.max_bytes + 1)
     if info.st_size > ctx.max_bytes or len(raw) > ctx.max_bytes:
         size_mb = max(info.st_size, len(raw)) / 1024 / 1024
-        raise _Skip(f"{size_mb:.1f} MB is over the {ctx.max_bytes / 1024 / 1024:g} MB cap per file "
+        raise _Skip(f"{size_mb:.3g} MB is over the {ctx.max_file_mb:g} MB cap per file "
                     f"(RAG_MAX_FILE_MB); split it or raise the cap")
     return raw
 
@@ -366,7 +370,10 @@ def _parse_text_file(raw: bytes, suffix: str, ctx: _Context) -> tuple[Cleaned, _
 def _check_html_size(raw: bytes, cap: int) -> None:
     """Skip pages with more elements than `cap`: extraction costs about 0.1 ms per element (a page of
     500,000 <p> took 74 s), while counting them in lxml's parse costs under 1 % of that."""
-    tree = lxml.etree.fromstring(raw, lxml.etree.HTMLParser(recover=True))
+    try:
+        tree = lxml.etree.fromstring(raw, lxml.etree.HTMLParser(recover=True))
+    except (lxml.etree.LxmlError, ValueError):
+        return  # unparseable here: trafilatura gives the reason
     count = sum(1 for _ in tree.iter()) if tree is not None else 0
     if count > cap:
         raise _Skip(f"HTML page with {count:,} elements, over the cap of {cap:,} (RAG_MAX_HTML_ELEMENTS); "
