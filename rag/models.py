@@ -10,6 +10,11 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 
+def day_number(day: date | None) -> int:
+    """A date as the int YYYYMMDD (comparable in Chroma `where` filters); 0 for no date."""
+    return day.year * 10000 + day.month * 100 + day.day if day else 0
+
+
 @dataclass
 class Article:
     """One cleaned article. `text` is what chunk spans and citation offsets point into."""
@@ -32,6 +37,8 @@ class Article:
                 meta[key] = value
         if self.published:
             meta["published"] = self.published.isoformat()
+        # An int Chroma can compare ("$lte" as_of), 0 when undated so undated articles stay eligible.
+        meta["published_day"] = day_number(self.published)
         return meta
 
 
