@@ -1,7 +1,7 @@
 """RealTimeQA on real news: our pipeline against llama-index's plain one, on 2022-2023 weeks.
 
-    python bench/realtimeqa.py export --repo CLONE [--out /work/rtqa/dev]
-    python bench/realtimeqa.py run [--data /work/rtqa/dev] [--ours-index DIR] [--plain-index DIR]
+    python -m bench.realtimeqa export --repo CLONE [--out /work/rtqa/dev]
+    python -m bench.realtimeqa run [--data /work/rtqa/dev] [--ours-index DIR] [--plain-index DIR]
 
 RealTimeQA (Kasai et al., NeurIPS 2023 Datasets and Benchmarks; github.com/realtimeqa/realtimeqa_public)
 publishes each week's news quiz (`past/YYYY/DATE_qa.jsonl`) with the articles a search engine returned for
@@ -15,16 +15,20 @@ script refuses them. Its articles are written outside the repository and never c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from rag.models import day_number
 
 DEV_YEARS = ("2022", "2023")
 MIN_WEEKS = 8
@@ -191,6 +195,71 @@ def export(repo: Path, out: Path) -> dict[str, Any]:
     return summary
 
 
+# --- the plain llama-index pipeline, cached ---------------------------------------------------------
+
+PLAIN_CHUNK = 256
+PLAIN_OVERLAP = 20
+PLAIN_COLLECTION = "plain"
+
+
+def corpus_hash(folder: Path) -> str:
+    """Changes when any article file under `folder` changes (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class PlainIndex:
+    """llama-index's plain pipeline over the corpus, and what building it cost."""
+
+    index: Any  # llama_index.core.VectorStoreIndex
+    chunks: int
+    build_s: float | None  # None when it came from the cache
+
+
+def plain_index(articles_dir: Path, index_dir: Path, embed: Any) -> PlainIndex:
+    """SentenceSplitter(256, 20) -> VectorStoreIndex over Chroma with our MiniLM embedder, as llama-index's
+    docs show it; built once per corpus (keyed by its hash) and reused from `index_dir` after that."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from rag.ingest.load import load_path
+
+    key = f"{corpus_hash(articles_dir)}:{PLAIN_CHUNK}/{PLAIN_OVERLAP}"
+    marker = index_dir / "corpus.key"
+    client = chromadb.PersistentClient(str(index_dir), settings=ChromaSettings(anonymized_telemetry=False))
+    if marker.is_file() and marker.read_text() == key:
+        collection = client.get_collection(PLAIN_COLLECTION)
+        store = ChromaVectorStore(chroma_collection=collection)
+        index = VectorStoreIndex.from_vector_store(store, embed_model=embed)
+        return PlainIndex(index, collection.count(), None)
+    marker.unlink(missing_ok=True)
+    with contextlib.suppress(Exception):  # nothing to drop on a first build
+        client.delete_collection(PLAIN_COLLECTION)
+    t0 = time.perf_counter()
+    documents = [
+        # "article" rather than "doc_id": llama-index writes ref_doc_id into a "doc_id" metadata key itself.
+        Document(text=a.text, id_=a.doc_id, metadata={"article": a.doc_id, "published_day": day_number(a.published)},
+                 excluded_embed_metadata_keys=["article", "published_day"],
+                 excluded_llm_metadata_keys=["article", "published_day"])
+        for a in load_path(articles_dir).articles
+    ]
+    nodes = SentenceSplitter(chunk_size=PLAIN_CHUNK, chunk_overlap=PLAIN_OVERLAP).get_nodes_from_documents(documents)
+    store = ChromaVectorStore(chroma_collection=client.get_or_create_collection(PLAIN_COLLECTION))
+    storage = StorageContext.from_defaults(vector_store=store)
+    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embed, show_progress=True)
+    build_s = time.perf_counter() - t0
+    marker.write_text(key)
+    (index_dir / "build.json").write_text(json.dumps({"chunks": len(nodes), "build_s": build_s}))
+    return PlainIndex(index, len(nodes), build_s)
+
+
 # --- command line -----------------------------------------------------------------------------------
 
 
@@ -201,10 +270,18 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export", help="write the dev weeks' articles and gold file")
     exp.add_argument("--repo", type=Path, required=True, help="clone (bare or not) of realtimeqa_public")
     exp.add_argument("--out", type=Path, default=DEFAULT_DATA)
+    plain = sub.add_parser("plain-index", help="build (or check) the cached plain llama-index index only")
+    plain.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    plain.add_argument("--plain-index", type=Path, default=DEFAULT_DATA.parent / "index-plain")
     args = parser.parse_args(argv)
     if args.command == "export":
         summary = export(args.repo, args.out)
         print(json.dumps(summary, indent=2))
+    elif args.command == "plain-index":
+        from rag.ingest.embed import MiniLMEmbedding
+
+        built = plain_index(args.data / "articles", args.plain_index, MiniLMEmbedding(embed_batch_size=32))
+        print(f"{built.chunks} chunks, " + (f"built in {built.build_s:.0f} s" if built.build_s else "cached"))
     return 0
 
 

@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='e.g. "when did the army leave Hama?"')
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (same as Answer.to_dict())")
     ask.add_argument("--k", type=int, default=None, help="number of passages to retrieve (default: RAG_TOP_K=5)")
+    ask.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                     help="answer as on that day: nothing published later is used (default: today)")
     ask.add_argument("--llm", choices=["extractive", "openai"], default=None,
                      help="answer mode (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)")
 
@@ -97,7 +99,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.k is not None and args.k < 1:
         raise RagError("--k must be at least 1.")
-    answer = Assistant(settings).ask(args.question, k=args.k, llm=args.llm)
+    from rag.retrieve.timeframe import parse_as_of
+
+    as_of = parse_as_of(args.as_of)
+    answer = Assistant(settings).ask(args.question, k=args.k, llm=args.llm, as_of=as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0

@@ -109,6 +109,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)  # e.g. "LLM unreachable, answered extractively"
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens for LLM answers
+    as_of: date | None = None  # the day the question was asked as of (nothing published later was used)
 
     @property
     def refused(self) -> bool:
@@ -125,6 +126,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
         }
+        if self.as_of:
+            data["as_of"] = self.as_of.isoformat()
         if self.rewritten_question:
             data["rewritten_question"] = self.rewritten_question
         if self.notes:

@@ -51,6 +51,9 @@ class Settings:
     fetch_k: int = 20  # candidates each retriever contributes before fusion
     per_doc_cap: int = 2  # at most this many chunks of one article in the top-k
     rerank: bool = True  # rerank the fused top fetch_k by their best sentence (rag.retrieve.rerank)
+    # Questions with relative time words ("this week"): how much a passage dated inside that window gains,
+    # on relevance scaled to 0..1 over the candidates (rag.retrieve.timeframe).
+    time_weight: float = 0.3
     aliases_path: Path = PROJECT_ROOT / "rag" / "data" / "aliases.json"
 
     llm: LlmMode = "auto"
