@@ -260,6 +260,160 @@ def plain_index(articles_dir: Path, index_dir: Path, embed: Any) -> PlainIndex:
     return PlainIndex(index, len(nodes), build_s)
 
 
+# --- scoring both pipelines on the gold questions -----------------------------------------------------
+
+OUR_K = 10  # 10 x 128 tokens ...
+PLAIN_K = 5  # ... = 5 x 256 tokens: the same context budget
+
+
+@dataclass
+class Scores:
+    """Per-question 0/1 figures, averaged at the end."""
+
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, value: float) -> None:
+        self.values.setdefault(name, []).append(value)
+
+    def means(self) -> dict[str, float]:
+        return {name: sum(v) / len(v) for name, v in self.values.items()}
+
+
+def classify(answer: Any, item: Any) -> str:
+    """right (holds the correct choice), wrong (holds only a wrong choice), refused, or other."""
+    from rag.eval.metrics import contains
+    from rag.retrieve.timeframe import as_of_lead
+
+    if answer.refused:
+        return "refused"
+    text = answer.text
+    if answer.as_of and text.startswith(as_of_lead(answer.as_of)):
+        text = text[len(as_of_lead(answer.as_of)):]  # our own date words are not a choice
+    if any(contains(text, a) for a in item.answers):
+        return "right"
+    if any(contains(text, w) for w in item.extra.get("wrong_answers", [])):
+        return "wrong"
+    return "other"
+
+
+def score_ours(assistant: Any, gold: list[Any], scores: Scores, answers: dict[str, int]) -> None:
+    """Our retrieval with and without as_of (recall@5 and @10), and our answers asked as of the quiz day."""
+    from rag.eval.metrics import answer_recall_at_k, doc_hit_at_k
+    from rag.retrieve.timeframe import timeframe
+
+    for item in gold:
+        with_date = assistant.retrieve(item.question, OUR_K, as_of=item.as_of)
+        without = assistant.retriever.search(item.question, OUR_K)  # no date: no filter, no window
+        for label, texts, docs in (("as_of", [p.text for p in with_date], [p.doc_id for p in with_date]),
+                                   ("no date", [n.node.get_content() for n in without],
+                                    [str(n.node.metadata["doc_id"]) for n in without])):
+            for k in (5, OUR_K):
+                scores.add(f"answer recall@{k} ({label})", answer_recall_at_k(item, texts, k))
+            scores.add(f"doc hit@5 ({label})", doc_hit_at_k(item, docs, 5))
+        scores.add("time-bound question", float(timeframe(item.question, item.as_of).time_bound))
+        verdict = classify(assistant.ask(item.question, as_of=item.as_of), item)
+        answers[verdict] = answers.get(verdict, 0) + 1
+
+
+def score_plain(index: Any, gold: list[Any], scores: Scores) -> None:
+    """The plain pipeline's dense top-k, without and with the same as_of filter on publication day."""
+    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+
+    from rag.eval.metrics import answer_recall_at_k, doc_hit_at_k
+
+    for item in gold:
+        for label, as_of in (("no date", None), ("as_of", item.as_of)):
+            filters = None
+            if as_of is not None:
+                filters = MetadataFilters(filters=[MetadataFilter(key="published_day", value=day_number(as_of),
+                                                                  operator=FilterOperator.LTE)])
+            hits = index.as_retriever(similarity_top_k=OUR_K, filters=filters).retrieve(item.question)
+            texts = [h.node.get_content() for h in hits]
+            for k in (PLAIN_K, OUR_K):
+                scores.add(f"answer recall@{k} ({label})", answer_recall_at_k(item, texts, k))
+            scores.add(f"doc hit@5 ({label})", doc_hit_at_k(item, [str(h.node.metadata["article"]) for h in hits], 5))
+
+
+def ingest_speed(articles_dir: Path, sample: int, embed: Any, scratch: Path) -> dict[str, float]:
+    """Chunks per second of a fresh build of the same `sample` articles by both pipelines, back to back
+    in this run (the cached indexes were built at other times, under other loads)."""
+    from rag.assistant import Assistant
+    from rag.settings import Settings
+
+    files = sorted(articles_dir.rglob("*.json"))[:sample]
+    folder = scratch / "sample"
+    for file in files:
+        (folder / file.parent.name).mkdir(parents=True, exist_ok=True)
+        (folder / file.parent.name / file.name).write_bytes(file.read_bytes())
+    assistant = Assistant(Settings(data_dir=scratch / "ours", llm="extractive", seeds_dir=folder))
+    assistant.embedder.get_text_embedding("warm-up")  # model load is not ingest
+    t0 = time.perf_counter()
+    report = assistant.ingest(folder)
+    assistant.retriever  # noqa: B018 -- the BM25 side is part of our index
+    ours_s = time.perf_counter() - t0
+    plain = plain_index(folder, scratch / "plain", embed)
+    assert plain.build_s is not None
+    return {"articles": len(files), "ours_chunks": report.chunks_embedded, "ours_s": ours_s,
+            "ours_chunks_per_s": report.chunks_embedded / ours_s, "plain_chunks": plain.chunks,
+            "plain_s": plain.build_s, "plain_chunks_per_s": plain.chunks / plain.build_s}
+
+
+def run(data: Path, ours_index: Path, plain_dir: Path, sample: int, out: Path) -> dict[str, Any]:
+    """Both pipelines over the exported corpus and gold; the figures as a dict (also written to `out`)."""
+    import tempfile
+
+    from rag.assistant import Assistant
+    from rag.eval.gold import load_gold
+    from rag.ingest.embed import MiniLMEmbedding
+    from rag.settings import Settings
+
+    gold = load_gold(data / "gold.jsonl")
+    embed = MiniLMEmbedding(embed_batch_size=32)
+    with tempfile.TemporaryDirectory(prefix="rtqa-speed-") as scratch:
+        speed = ingest_speed(data / "articles", sample, embed, Path(scratch))
+    plain = plain_index(data / "articles", plain_dir, embed)
+    settings = Settings(data_dir=ours_index, llm="extractive", seeds_dir=data / "articles")
+    assistant = Assistant(settings)
+    assistant.ingest(data / "articles")  # a no-op when the cached index is current; else brings it in step
+    ours, theirs, answers = Scores(), Scores(), {}
+    score_ours(assistant, gold, ours, answers)
+    score_plain(plain.index, gold, theirs)
+    result = {
+        "corpus": json.loads((data / "export.json").read_text()),
+        "questions": len(gold),
+        "context_budget_tokens": {"ours": f"{OUR_K} x {settings.chunk_size}", "plain": f"{PLAIN_K} x {PLAIN_CHUNK}"},
+        "ours": {"chunks": assistant.store.count(), **ours.means()},
+        "plain": {"pipeline": f"SentenceSplitter({PLAIN_CHUNK}, {PLAIN_OVERLAP}) + VectorStoreIndex(Chroma) + "
+                              "MiniLM, dense top-k", "chunks": plain.chunks, **theirs.means()},
+        "answers_as_of": {name: answers.get(name, 0) / len(gold) for name in ("right", "wrong", "refused", "other")},
+        "ingest_speed": speed,
+    }
+    result["table_markdown"] = table(result)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def table(result: dict[str, Any]) -> str:
+    """The headline figures as markdown."""
+    o, p, a, sp = result["ours"], result["plain"], result["answers_as_of"], result["ingest_speed"]
+    rows = ["| | plain llama-index | ours | ours / plain |", "|---|---:|---:|---:|"]
+
+    def row(name: str, plain: float, ours: float) -> None:
+        rows.append(f"| {name} | {plain:.3f} | {ours:.3f} | {ours / plain if plain else float('nan'):.2f} |")
+
+    for label in ("no date", "as_of"):
+        row(f"answer recall, equal context ({PLAIN_K}x256 vs {OUR_K}x128), {label}",
+            p[f"answer recall@{PLAIN_K} ({label})"], o[f"answer recall@{OUR_K} ({label})"])
+        row(f"answer recall@5 (same k), {label}", p[f"answer recall@5 ({label})"], o[f"answer recall@5 ({label})"])
+        row(f"doc hit@5, {label}", p[f"doc hit@5 ({label})"], o[f"doc hit@5 ({label})"])
+    row("ingest chunks/s (same sample, this run)", sp["plain_chunks_per_s"], sp["ours_chunks_per_s"])
+    rows.append("")
+    rows.append(f"Our answers, asked as of the quiz day: right {a['right']:.0%}, wrong {a['wrong']:.0%}, "
+                f"refused {a['refused']:.0%}, other {a['other']:.0%} ({result['questions']} questions).")
+    return "\n".join(rows)
+
+
 # --- command line -----------------------------------------------------------------------------------
 
 
@@ -273,7 +427,18 @@ def main(argv: list[str] | None = None) -> int:
     plain = sub.add_parser("plain-index", help="build (or check) the cached plain llama-index index only")
     plain.add_argument("--data", type=Path, default=DEFAULT_DATA)
     plain.add_argument("--plain-index", type=Path, default=DEFAULT_DATA.parent / "index-plain")
+    ru = sub.add_parser("run", help="score ours and the plain pipeline on the exported weeks")
+    ru.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ru.add_argument("--ours-index", type=Path, default=DEFAULT_DATA.parent / "index-ours",
+                    help="RAG_DATA_DIR of our index of DATA/articles (built or brought in step here)")
+    ru.add_argument("--plain-index", type=Path, default=DEFAULT_DATA.parent / "index-plain")
+    ru.add_argument("--speed-sample", type=int, default=30, help="articles both pipelines ingest for chunks/s")
+    ru.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "realtimeqa.json")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        result = run(args.data, args.ours_index, args.plain_index, args.speed_sample, args.out)
+        print(result["table_markdown"])
+        print(f"\nwritten: {args.out}")
     if args.command == "export":
         summary = export(args.repo, args.out)
         print(json.dumps(summary, indent=2))
