@@ -46,17 +46,25 @@ class LexicalIndex:
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
-def fingerprint(nodes: list[TextNode]) -> str:
-    """Changes whenever a chunk is added, removed or re-embedded."""
-    digest = hashlib.sha256()
+def fingerprint(nodes: list[TextNode], with_title: bool = False) -> str:
+    """Changes whenever a chunk is added, removed or re-embedded, or what BM25 reads of it changes."""
+    digest = hashlib.sha256(b"title\n" if with_title else b"")
     for node in sorted(nodes, key=lambda n: n.node_id):
         digest.update(f"{node.node_id}:{node.metadata.get('content_hash')}\n".encode())
     return digest.hexdigest()
 
 
-def load_or_build_lexical(nodes: list[TextNode], aliases: Aliases, folder: Path) -> LexicalIndex:
+def lexical_text(node: TextNode, with_title: bool) -> str:
+    """What BM25 indexes for a chunk: its text, after its article's title when `with_title` (a chunk deep
+    in an article rarely repeats the names its headline gives, and questions ask about the story)."""
+    title = node.metadata.get("title") if with_title else None
+    return f"{title}\n{node.get_content()}" if title else node.get_content()
+
+
+def load_or_build_lexical(nodes: list[TextNode], aliases: Aliases, folder: Path,
+                          with_title: bool = False) -> LexicalIndex:
     """Load the persisted BM25 index if it matches the collection, else build and persist it."""
-    fp = fingerprint(nodes)
+    fp = fingerprint(nodes, with_title)
     meta_path = folder / "meta.json"
     try:
         meta = json.loads(meta_path.read_text())
@@ -67,7 +75,7 @@ def load_or_build_lexical(nodes: list[TextNode], aliases: Aliases, folder: Path)
     bm25 = bm25s.BM25()
     ids = [n.node_id for n in nodes]
     if nodes:
-        bm25.index([lexical_tokens(n.get_content(), aliases) for n in nodes], show_progress=False)
+        bm25.index([lexical_tokens(lexical_text(n, with_title), aliases) for n in nodes], show_progress=False)
         folder.mkdir(parents=True, exist_ok=True)
         bm25.save(str(folder), show_progress=False)
         # Written last, so an interrupted save leaves a stale fingerprint and the next run rebuilds.
@@ -117,7 +125,8 @@ class HybridRetriever(BaseRetriever):
             # Chunks from before as_of existed cannot be filtered by date: say how to fix it.
             raise RagError(f"The index at {store.location} was built by an older version (its chunks have no "
                            "publication day). Re-ingest your articles: `rag ingest PATH` (or --rebuild).")
-        self.lexical = load_or_build_lexical(list(self.nodes.values()), aliases, lexical_dir)
+        self.lexical = load_or_build_lexical(list(self.nodes.values()), aliases, lexical_dir,
+                                             settings.title_in_lexical)
         self.top_k = settings.top_k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
