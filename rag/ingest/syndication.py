@@ -20,6 +20,7 @@ from datasketch import MinHash, MinHashLSH
 from rag.ingest.catalog import Catalog
 
 NUM_PERM = 128
+SCHEME = "affine32"  # datasketch 2's default permutation scheme, named so stored signatures stay readable
 SHINGLE_WORDS = 5
 # Syndicated copies differ by a dateline, a byline or a trimmed last paragraph: their 5-shingle Jaccard
 # stays high (0.8-1.0 on RealTimeQA copies of one wire story); two outlets' own reports of the same event
@@ -31,19 +32,20 @@ def signature(text: str) -> MinHash:
     """MinHash of the text's lower-cased word 5-shingles (the words themselves for very short texts)."""
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
-    sig = MinHash(num_perm=NUM_PERM)
+    sig = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
     sig.update_batch([s.encode() for s in shingles if s])
     return sig
 
 
 def to_bytes(sig: MinHash) -> bytes:
     """The signature as stored in the catalogue."""
-    return np.asarray(sig.hashvalues, dtype=np.uint64).tobytes()
+    return np.asarray(sig.hashvalues).tobytes()
 
 
 def from_bytes(blob: bytes) -> MinHash:
     """A stored signature back as a MinHash."""
-    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64))
+    dtype = MinHash(num_perm=1, scheme=SCHEME).hashvalues.dtype
+    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=dtype), scheme=SCHEME)
 
 
 class StoryGroups:
