@@ -120,16 +120,18 @@ def serve_probe(qs: list[str]) -> dict[str, Any]:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def measure(env: dict[str, str], qs: list[str]) -> dict[str, Any]:
+def measure(env: dict[str, str], qs: list[str], rerank: bool) -> dict[str, Any]:
     """Cold `rag ask` in a fresh process, then one serving process's warm latencies and peak RSS."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "rag", "ask", qs[0]], env=env, cwd=PROJECT_ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "rag", "ask", qs[0]], env=env | ({} if rerank else {"RAG_RERANK": "0"}),
+                   cwd=PROJECT_ROOT, check=True,
                    capture_output=True)
     cold = time.perf_counter() - t0
     result: dict[str, Any] = {"cold_ask_s": cold}
     # Twice: as shipped, and without the sentence reranker (RAG_RERANK=0), whose per-question cost is the
     # embedding of ~100 candidate sentences and does not depend on the corpus size.
-    for name, extra in (("", {}), ("no_rerank_", {"RAG_RERANK": "0"})):
+    probes = [("", {}), ("no_rerank_", {"RAG_RERANK": "0"})] if rerank else [("no_rerank_", {"RAG_RERANK": "0"})]
+    for name, extra in probes:
         out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(qs)], env=env | extra,
                              cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout
         result |= {name + key: value for key, value in json.loads(out.strip().splitlines()[-1]).items()}
@@ -186,7 +188,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any) -> dict[str, Any]:
+def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any, rerank: bool) -> dict[str, Any]:
     """The same index served by `chroma run`: its catalogue copied where RAG_CHROMA_URL looks for it."""
     from rag.ingest.store import catalog_path
 
@@ -205,7 +207,7 @@ def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any
                 break
             except OSError:
                 time.sleep(0.5)
-        result = measure(env | {"RAG_CHROMA_URL": url}, qs)
+        result = measure(env | {"RAG_CHROMA_URL": url}, qs, rerank)
         status = Path(f"/proc/{server.pid}/status").read_text()
         result["server_rss_mb"] = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
         return result
@@ -222,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--real", type=int, default=10_000, help="chunks embedded for real")
     parser.add_argument("--total", type=int, default=100_000, help="chunks after growing with reused vectors")
     parser.add_argument("--server", action="store_true", help="also measure the grown index over `chroma run`")
+    parser.add_argument("--rerank", action="store_true",
+                        help="also probe with the sentence reranker on (slow: it embeds ~100 sentences a question)")
     parser.add_argument("--questions", type=int, default=13, help="questions per serving probe (first is cold)")
     parser.add_argument("--keep", type=Path, default=None, help="build the index here and keep it")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results" / "scale.json")
@@ -249,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # 1. real ingest, an article at a time until about `real` chunks
     real = folder / "real"
-    real.mkdir()
+    real.mkdir(exist_ok=True)  # with --keep, a second run reuses what the first embedded
     n = 0
     while True:
         for _ in range(max(1, args.real // 40)):  # ~25-40 chunks per article
@@ -265,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ing = results["ingest"]
     results["ingest_chunks_per_s"] = sum(r["chunks"] for r in ing) / sum(r["seconds"] for r in ing)
     step = {"chunks": assistant.store.count(), "articles": n, "vectors": "all real",
-            "embedded": measure(env, qs), "disk_mb": du(data) / 1e6}
+            "embedded": measure(env, qs, args.rerank), "disk_mb": du(data) / 1e6}
     results["steps"].append(step)
     print(json.dumps(step, indent=1), flush=True)
 
@@ -274,9 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         added, reused = grow(assistant, folder, source, args.total, n, np.random.default_rng(0))
         step = {"chunks": assistant.store.count(), "articles": n + added,
                 "vectors": f"{results['steps'][0]['chunks']} real, {reused} real vectors + noise (sigma 0.02)",
-                "embedded": measure(env, qs), "disk_mb": du(data) / 1e6}
+                "embedded": measure(env, qs, args.rerank), "disk_mb": du(data) / 1e6}
         if args.server:
-            step["server"] = server_measure(data, env, qs, settings)
+            step["server"] = server_measure(data, env, qs, settings, args.rerank)
         results["steps"].append(step)
         print(json.dumps(step, indent=1), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
