@@ -85,7 +85,7 @@ def _write_articles(todo: list[Article], origin: str, store: Store, embedder: Ba
     """
     groups = StoryGroups.load(store.catalog)
     bar = tqdm(total=len(todo), desc="Indexing", unit="article", disable=not progress,
-               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} articles [{elapsed}<{remaining}, {postfix}]")
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} articles [{elapsed}<{remaining}{postfix}]")
     pending: list[tuple[Article, list[TextNode]]] = []
     size = max(1, settings.embed_batch_size) * EMBED_BATCHES_PER_WRITE
     for article in todo:
@@ -109,22 +109,28 @@ def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: St
     texts: dict[str, str] = {}
     for article, nodes in pending:
         for node in nodes:
-            _annotate_dates(node, article)
+            annotate_dates(node, article)
             texts.setdefault(chunk_id(node.get_content()), node.get_content(metadata_mode=MetadataMode.EMBED))
     new = store.unembedded(list(texts))
     if new:
         store.add_vectors(new, embed_sorted(embedder, [texts[c] for c in new]))
     for article, nodes in pending:
-        record = article_record(origin, article, nodes, settings)
-        sig = signature(article.text)
-        key = article_key(origin, article.doc_id)
-        record.signature = to_bytes(sig)
-        record.group = groups.group_of(key, sig)
-        groups.add(key, store.put_article(record), sig)
+        record_article(store, groups, origin, article, nodes, settings)
         bar.update(1)
     report.chunks_embedded += len(new)
     bar.set_postfix_str(f"{report.chunks_embedded} chunks embedded", refresh=False)
     pending.clear()
+
+
+def record_article(store: Store, groups: StoryGroups, origin: str, article: Article, nodes: list[TextNode],
+                   settings: Settings) -> None:
+    """Record one article whose chunk vectors are stored, in its story group (syndicated copies join one)."""
+    record = article_record(origin, article, nodes, settings)
+    sig = signature(article.text)
+    key = article_key(origin, article.doc_id)
+    record.signature = to_bytes(sig)
+    record.group = groups.group_of(key, sig)
+    groups.add(key, store.put_article(record), sig)
 
 
 def embed_sorted(embedder: BaseEmbedding, texts: list[str]) -> list[list[float]]:
@@ -165,7 +171,7 @@ def chunk_identity(article: Article, settings: Settings) -> str:
     return f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}:v{PIPELINE_VERSION}"
 
 
-def _annotate_dates(node: TextNode, article: Article) -> None:
+def annotate_dates(node: TextNode, article: Article) -> None:
     """Resolve the chunk's relative dates against the article's dateline, for the generators to see."""
     resolved = [m for m in resolve_dates(node.get_content(), article.published) if m.relative and m.resolved]
     if resolved:
