@@ -164,7 +164,7 @@ def markdown_table(baseline: SystemRun, ours: SystemRun) -> str:
 
 def environment() -> dict[str, Any]:
     """What the figures were measured on."""
-    packages = ("llama-index-core", "chromadb", "onnxruntime", "bm25s")
+    packages = ("llama-index-core", "chromadb", "onnxruntime", "datasketch")
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),

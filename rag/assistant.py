@@ -20,7 +20,7 @@ from rag.ingest.store import Store, open_store
 from rag.models import Answer, Passage
 from rag.retrieve.hybrid import HybridRetriever
 from rag.retrieve.rerank import SentenceScorer
-from rag.retrieve.spelling import correct_spelling, vocabulary
+from rag.retrieve.spelling import IndexVocabulary, correct_spelling
 from rag.retrieve.timeframe import as_of_lead, timeframe
 from rag.settings import Settings
 from rag.text.lexicon import Aliases
@@ -82,14 +82,13 @@ class Assistant:
 
     @_Once
     def store(self) -> Store:
-        """The Chroma collection."""
+        """The Chroma collection and its catalogue."""
         return open_store(self.settings, embedder_name(self.settings))
 
     @_Once
     def retriever(self) -> HybridRetriever:
         """Hybrid dense + BM25 retriever over the store."""
-        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir,
-                               scorer=self.scorer)
+        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, scorer=self.scorer)
 
     @_Once
     def scorer(self) -> SentenceScorer:
@@ -97,25 +96,20 @@ class Assistant:
         return SentenceScorer(self.embedder, self.aliases)
 
     @_Once
-    def vocabulary(self) -> frozenset[str]:
-        """Words of the indexed articles, for correcting typos in questions."""
-        return vocabulary(node.get_content() for node in self.retriever.nodes.values())
-
-    @property
-    def _lexical_dir(self) -> Path:
-        where = "remote" if self.settings.chroma_url else "local"
-        return self.settings.data_dir / f"bm25-{where}-{self.settings.collection}"
+    def vocabulary(self) -> IndexVocabulary:
+        """Words of the indexed articles, for correcting typos in questions (looked up in the index)."""
+        catalog = self.store.catalog
+        return IndexVocabulary(lambda: catalog.conn)
 
     def ingest(self, path: str | Path, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
         """Add or update the articles at `path` (folder or file); `rebuild` drops the index first."""
         with self._lock:  # one writer at a time; questions keep using the current retriever meanwhile
             if rebuild:
                 self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
-            report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
-            # The BM25 side and the vocabulary must see the new chunks.
-            self.__dict__.pop("retriever", None)
-            self.__dict__.pop("vocabulary", None)
-            return report
+                for part in ("retriever", "vocabulary"):  # they hold the store that was just replaced
+                    self.__dict__.pop(part, None)
+            # The lexical index and the vocabulary are read from disk per question: nothing to refresh here.
+            return ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
 
     def seed_if_empty(self) -> IngestReport | None:
         """Index the demo articles of ``seeds/`` when the index holds nothing; the report, or None when

@@ -136,6 +136,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for c in answer.citations:
         where = ", ".join(x for x in (c.title, c.outlet, c.published) if x)
         print(f"  [{c.marker}] {c.doc_id}" + (f" ({where})" if where else ""))
+        if c.also_published:
+            print(textwrap.indent(textwrap.fill("also published by: " + "; ".join(a.label() for a in c.also_published),
+                                                width=96), "      "))
         print(textwrap.indent(textwrap.fill(f"“{c.quote}”", width=96), "      "))
     return 0
 

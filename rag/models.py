@@ -67,6 +67,34 @@ class Passage:
     def meta(self) -> dict[str, Any]:
         return self.node.metadata
 
+    @property
+    def source_key(self) -> str:
+        """The story this passage belongs to: syndicated copies of one article share it."""
+        return str(self.node.metadata.get("source_key") or self.doc_id)
+
+
+@dataclass
+class AlsoPublished:
+    """Another site that published the same story (a syndicated copy, collapsed into one source)."""
+
+    doc_id: str
+    outlet: str | None = None
+    url: str | None = None
+    title: str | None = None
+    published: str | None = None  # ISO date
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> list[AlsoPublished]:
+        """The copies listed in a chunk's metadata (``also_published``), if any."""
+        return [cls(str(m.get("doc_id", "")), m.get("outlet"), m.get("url"), m.get("title"), m.get("published"))
+                for m in meta.get("also_published") or []]
+
+    def label(self) -> str:
+        """"Outlet (url)", or whatever of the two is known, else the file."""
+        if self.outlet and self.url:
+            return f"{self.outlet} ({self.url})"
+        return self.outlet or self.url or self.doc_id
+
 
 @dataclass
 class Citation:
@@ -83,6 +111,7 @@ class Citation:
     end: int
     passage: str = ""  # the whole retrieved passage, for display
     passage_start: int = 0
+    also_published: list[AlsoPublished] = field(default_factory=list)  # syndicated copies of this story
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape of a citation."""

@@ -56,13 +56,14 @@ class Settings:
     dense_weight: float = 1.0
     bm25_weight: float = 2.0  # names and dates matter in news: the exact-word side gets more say
     rrf_k: int = 60
-    title_in_lexical: bool = False  # BM25 reads each chunk after its article's title
     fetch_k: int = 20  # candidates each retriever contributes before fusion
     per_doc_cap: int = 2  # at most this many chunks of one article in the top-k
     rerank: bool = True  # rerank the fused top fetch_k by their best sentence (rag.retrieve.rerank)
     # Questions with relative time words ("this week"): how much a passage dated inside that window gains,
     # on relevance scaled to 0..1 over the candidates (rag.retrieve.timeframe).
     time_weight: float = 0.3
+    # Chroma holds vectors only, so as_of is applied after the dense query: fetch this many times fetch_k.
+    as_of_overfetch: int = 4
     aliases_path: Path = PROJECT_ROOT / "rag" / "data" / "aliases.json"
 
     llm: LlmMode = "auto"

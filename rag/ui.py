@@ -137,8 +137,21 @@ def render_source(citation: Citation, turn: int) -> str:
         f'<div class="rag-source-head"><span class="rag-marker">[{citation.marker}]</span> '
         f"<strong>{title}</strong></div>"
         + (f'<div class="rag-source-meta">{meta}</div>' if meta else "")
+        + _also_published(citation)
         + f'<blockquote class="rag-passage">{highlight_quote(citation)}</blockquote></div>'
     )
+
+
+def _also_published(citation: Citation) -> str:
+    """"Also published by" line of a syndicated story: each copy's outlet, linked to its url when known."""
+    if not citation.also_published:
+        return ""
+    items = []
+    for copy in citation.also_published:
+        name = html.escape(copy.outlet or copy.title or copy.doc_id)
+        url = copy.url if copy.url and copy.url.startswith(("http://", "https://")) else None
+        items.append(f'<a href="{html.escape(url, quote=True)}" rel="noopener">{name}</a>' if url else name)
+    return f'<div class="rag-source-meta rag-also">also published by {", ".join(items)}</div>'
 
 
 def render_sources(answer: Answer, turn: int) -> str:

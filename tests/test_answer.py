@@ -142,6 +142,13 @@ def test_round_trip_through_a_chroma_server(tmp_path: Path) -> None:
         remote = chromadb.HttpClient(host="127.0.0.1", port=port)
         assert remote.get_collection(settings.collection).count() == assistant.store.count() > 5
         assert not (tmp_path / "data" / "index").exists()
+        # A second app over the same server and data dir reads the same lexical index (one SQLite file
+        # keyed by server and collection), so it finds what the first one just ingested.
+        other = Assistant(settings)
+        assert other.store.catalog.path == assistant.store.catalog.path
+        assert other.store.catalog.path.parent == tmp_path / "data" / "remote"
+        tokens = ["zeppelin", "festival"]
+        assert other.store.lexical(tokens, 3) == assistant.store.lexical(tokens, 3) != []
         # The server goes away mid-session: every call says so, with what to do, and never raises httpx's
         # own errors (48 of 119 asks did during an outage).
         server.terminate()

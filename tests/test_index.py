@@ -10,7 +10,7 @@ import pytest
 from rag.errors import RagError
 from rag.ingest.embed import MiniLMEmbedding, embedder_name
 from rag.ingest.pipeline import ingest_path
-from rag.ingest.store import open_store
+from rag.ingest.store import Store, open_store
 from rag.settings import Settings
 
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -33,6 +33,19 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+def texts_of(store: Store, doc_id: str) -> list[str]:
+    """The chunk texts the catalogue holds for an article, in order."""
+    rows = store.catalog.conn.execute(
+        "SELECT c.text FROM refs r JOIN chunks c ON c.id = r.chunk JOIN articles a ON a.id = r.article "
+        "WHERE a.doc_id = ? ORDER BY r.position", (doc_id,))
+    return [t for (t,) in rows]
+
+
+def chunk_ids(store: Store) -> set[str]:
+    """Every chunk id of the catalogue."""
+    return {c for (c,) in store.catalog.conn.execute("SELECT chunk_id FROM chunks")}
+
+
 def test_incremental_ingest(tmp_path: Path, corpus: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     embedder = CountingMiniLM()
@@ -40,41 +53,55 @@ def test_incremental_ingest(tmp_path: Path, corpus: Path) -> None:
 
     first = ingest_path(corpus, store, embedder, settings, progress=False)
     assert len(first.added) == 5 and first.chunks_embedded == store.count() == embedder.calls > 5
-    ids_before = set(store.collection.get()["ids"])
+    assert store.collection.count() == store.count()  # one vector per distinct chunk, no strays
+    ids_before = chunk_ids(store)
 
     embedder.calls = 0
     again = ingest_path(corpus, store, embedder, settings, progress=False)
     assert embedder.calls == 0 and again.chunks_embedded == 0 and len(again.unchanged) == 5
-    assert set(store.collection.get()["ids"]) == ids_before
+    assert chunk_ids(store) == ids_before
 
     changed = corpus / "001_67bca2c928883e00.txt"
     changed.write_text(changed.read_text() + "\nA brand-new closing sentence about zeppelins.\n")
     third = ingest_path(corpus, store, embedder, settings, progress=False)
     assert third.updated == ["001_67bca2c928883e00.txt"] and len(third.unchanged) == 4
-    assert 0 < embedder.calls == third.chunks_embedded
-    texts = store.collection.get(where={"doc_id": "001_67bca2c928883e00.txt"})["documents"]
-    assert any("zeppelins" in t for t in texts)
+    # Only the chunks whose text changed are embedded again: the rest keep their vectors.
+    assert 0 < embedder.calls == third.chunks_embedded < len(texts_of(store, "001_67bca2c928883e00.txt"))
+    assert any("zeppelins" in t for t in texts_of(store, "001_67bca2c928883e00.txt"))
+    assert store.collection.count() == store.count()
 
+    gone = set(texts_of(store, "004_00e9475819bc7133.txt"))
     (corpus / "004_00e9475819bc7133.txt").unlink()
     fourth = ingest_path(corpus, store, embedder, settings, progress=False)
     assert fourth.deleted == ["004_00e9475819bc7133.txt"]
-    assert not store.collection.get(where={"doc_id": "004_00e9475819bc7133.txt"})["ids"]
-    assert {m["doc_id"] for m in store.collection.get()["metadatas"]} == {
+    assert not texts_of(store, "004_00e9475819bc7133.txt")
+    assert not gone & {n.get_content() for n in store.all_nodes()}
+    assert {n.metadata["doc_id"] for n in store.all_nodes()} == {
         "000_0acf8dbdca9c3ed5.txt", "001_67bca2c928883e00.txt", "002_8feaf9a31dabf8c4.txt",
         "003_5a6ab8df16395d7b.txt"}
+    assert store.collection.count() == store.count()
 
 
 def test_interrupted_article_is_repaired(tmp_path: Path, corpus: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    embedder = MiniLMEmbedding()
+    embedder = CountingMiniLM()
     store = open_store(settings, embedder_name(settings))
     ingest_path(corpus, store, embedder, settings, progress=False)
-    # Simulate a run killed half-way through writing one article's chunks.
-    ids = store.collection.get(where={"doc_id": "000_0acf8dbdca9c3ed5.txt"})["ids"]
-    store.collection.delete(ids=ids[:1])
+    doc = "000_0acf8dbdca9c3ed5.txt"
+    texts = texts_of(store, doc)
+    # A run killed after writing an article's vectors but before its catalogue transaction committed:
+    # the catalogue has no trace of the article, Chroma still has the vectors.
+    store.catalog.drop_article(str(corpus.resolve()), doc)
+    assert not texts_of(store, doc) and store.collection.count() > store.count()
+    embedder.calls = 0
     report = ingest_path(corpus, store, embedder, settings, progress=False)
-    assert report.updated == ["000_0acf8dbdca9c3ed5.txt"]
-    assert len(store.collection.get(where={"doc_id": "000_0acf8dbdca9c3ed5.txt"})["ids"]) == len(ids)
+    assert report.added == [doc] and len(report.unchanged) == 4
+    assert texts_of(store, doc) == texts
+    assert embedder.calls == 0  # the vectors already written were reused, not computed again
+    # Killed earlier, before the vectors were written: they are computed on the next run.
+    store.delete_doc(str(corpus.resolve()), doc)
+    report = ingest_path(corpus, store, embedder, settings, progress=False)
+    assert report.added == [doc] and embedder.calls == len(set(texts)) and texts_of(store, doc) == texts
 
 
 def test_bad_files_are_skipped_and_named(tmp_path: Path, corpus: Path) -> None:

@@ -1,16 +1,22 @@
 """Our own retrieval logic: fusion, the per-article cap, aliases, typo correction, question splitting,
-and the persisted BM25 side (scripted nodes are fine here: these test our code, not a library)."""
+and the lexical index (scripted nodes are fine here: these test our code, not a library; the lexical
+index and vocabulary are the real SQLite FTS5 tables)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from rag.answer.decompose import sub_questions
-from rag.retrieve.hybrid import cap_per_doc, load_or_build_lexical, rrf
+from rag.ingest.catalog import ArticleRecord, Catalog, ChunkRecord
+from rag.ingest.load import load_path
+from rag.ingest.pipeline import chunk_id
+from rag.retrieve import lexical
+from rag.retrieve.hybrid import cap_per_doc, rrf
 from rag.retrieve.rerank import PATTERNS, question_kind
-from rag.retrieve.spelling import correct_spelling, vocabulary
+from rag.retrieve.spelling import IndexVocabulary, correct_spelling
 from rag.text.lexicon import Aliases
 from rag.text.tokens import lexical_tokens
 
@@ -45,8 +51,24 @@ def test_aliases_match_transliterations_and_acronyms() -> None:
     assert "Hamas" not in ALIASES.expand("Hama")  # whole words only
 
 
-def test_spelling_moves_towards_the_corpus_and_leaves_names_alone() -> None:
-    vocab = vocabulary(p.read_text() for p in SEEDS.glob("*.txt"))
+def catalog_of(folder: Path, texts: dict[str, tuple[str, int]]) -> Catalog:
+    """A real catalogue (SQLite FTS5) holding each text as a one-chunk article: doc_id -> (text, day)."""
+    catalog = Catalog(folder / "catalog.sqlite", ALIASES)
+    for doc_id, (text, day) in texts.items():
+        chunk = ChunkRecord(chunk_id(text), text, 0, 0, len(text))
+        catalog.put_article(ArticleRecord("origin", doc_id, "v1", {"doc_id": doc_id}, day, [chunk]))
+    return catalog
+
+
+@pytest.fixture(scope="module")
+def seed_vocab(tmp_path_factory: pytest.TempPathFactory) -> IndexVocabulary:
+    articles = load_path(SEEDS).articles
+    catalog = catalog_of(tmp_path_factory.mktemp("vocab"), {a.doc_id: (a.text, 0) for a in articles})
+    return IndexVocabulary(lambda: catalog.conn)
+
+
+def test_spelling_moves_towards_the_corpus_and_leaves_names_alone(seed_vocab: IndexVocabulary) -> None:
+    vocab = seed_vocab
     assert correct_spelling("wen did the armey leave Hamah?", vocab) == "when did the army leave Hamah?"
     assert correct_spelling("irans foriegn minister", vocab) == "irans foreign minister"
     assert correct_spelling("who won the match against Al-Hilal?", vocab) == "who won the match against Al-Hilal?"
@@ -72,19 +94,28 @@ def test_compound_questions_split_into_parts() -> None:
     assert sub_questions("when did the army leave Hama?") == ["when did the army leave Hama?"]
 
 
-def test_bm25_index_is_persisted_and_rebuilt_when_the_collection_changes(tmp_path: Path) -> None:
-    nodes = [TextNode(id_=f"n{i}", text=t, metadata={"content_hash": "h"})
-             for i, t in enumerate(["the army left Hama", "Iran warned Assad", "rebels took Aleppo"])]
-    first = load_or_build_lexical(nodes, ALIASES, tmp_path / "bm25")
-    assert (tmp_path / "bm25" / "meta.json").exists()
-    again = load_or_build_lexical(nodes, ALIASES, tmp_path / "bm25")
-    assert again.fingerprint == first.fingerprint
-    assert again.search(lexical_tokens("Hamah army", ALIASES), 1)[0][0] == "n0"
-    changed = [*nodes, TextNode(id_="n3", text="Hama fell to rebels", metadata={"content_hash": "h"})]
-    rebuilt = load_or_build_lexical(changed, ALIASES, tmp_path / "bm25")
-    assert rebuilt.fingerprint != first.fingerprint and "n3" in rebuilt.ids
+def test_lexical_search_ranks_filters_by_day_and_follows_removals(tmp_path: Path) -> None:
+    texts = {"a": ("the army left Hama", 20241205), "b": ("Iran warned Assad", 20241202),
+             "c": ("rebels took Aleppo", 0)}
+    catalog = catalog_of(tmp_path, texts)
+    hits = lexical.search(catalog.conn, lexical_tokens("Hamah army", ALIASES), 5)
+    assert [h[0] for h in hits] == [chunk_id(texts["a"][0])] and hits[0][1] > 0
+    # max_day keeps articles published up to that day, and undated ones.
+    early = lexical.search(catalog.conn, lexical_tokens("army Aleppo", ALIASES), 5, max_day=20241204)
+    assert [h[0] for h in early] == [chunk_id(texts["c"][0])]
+    assert len(lexical.search(catalog.conn, lexical_tokens("army Aleppo", ALIASES), 5, max_day=20241205)) == 2
+    # An added article is found at once; a removed one is gone, from the ranking and from the vocabulary.
+    catalog.put_article(ArticleRecord("origin", "d", "v1", {"doc_id": "d"}, 0,
+                                      [ChunkRecord(chunk_id("Hama fell"), "Hama fell", 0, 0, 9)]))
+    assert len(lexical.search(catalog.conn, lexical_tokens("Hama", ALIASES), 5)) == 2
+    catalog.drop_article("origin", "a")
+    assert [h[0] for h in lexical.search(catalog.conn, lexical_tokens("Hama army", ALIASES), 5)] == [
+        chunk_id("Hama fell")]
+    vocab = IndexVocabulary(lambda: catalog.conn)
+    assert "fell" in vocab and "army" not in vocab
 
 
-def test_spelling_leaves_other_forms_of_a_known_word_alone() -> None:
-    vocab = vocabulary(["The footbridge opens to walkers on Friday."])
+def test_spelling_leaves_other_forms_of_a_known_word_alone(tmp_path: Path) -> None:
+    catalog = catalog_of(tmp_path, {"a": ("The footbridge opens to walkers on Friday.", 0)})
+    vocab = IndexVocabulary(lambda: catalog.conn)
     assert correct_spelling("when did the footbridge open?", vocab) == "when did the footbridge open?"

@@ -18,7 +18,7 @@ from llm_server import LLM_TIMEOUT_S
 
 from rag.assistant import Assistant
 from rag.errors import RagError
-from rag.models import Answer, Citation
+from rag.models import AlsoPublished, Answer, Citation
 from rag.settings import PROJECT_ROOT
 from rag.ui import (
     FeedbackLog,
@@ -77,6 +77,18 @@ def test_source_cards_link_up_with_the_markers() -> None:
     bubble = render_answer(answer, turn=3)
     assert '<a class="rag-cite" href="#src-3-2">[2]</a>' in bubble
     assert '<a class="rag-cite" href="#src-3-1">[1]</a>' in bubble
+
+
+def test_syndicated_copies_show_as_also_published_by() -> None:
+    copies = [AlsoPublished("wire/c.txt", outlet="Wire <W>", url="https://wire.example/a?b=1&c=2"),
+              AlsoPublished("d.txt", outlet=None, url="javascript:alert(1)")]
+    panel = render_sources(Answer(question="q", text="x [1].", kind="answer",
+                                  citations=[citation(1, also_published=copies)]), turn=1)
+    assert "also published by" in panel
+    assert '<a href="https://wire.example/a?b=1&amp;c=2" rel="noopener">Wire &lt;W&gt;</a>' in panel
+    assert "javascript:" not in panel and "d.txt" in panel  # only http(s) links; otherwise the file name
+    assert "also published by" not in render_sources(Answer(question="q", text="x [1].", kind="answer",
+                                                            citations=[citation(1)]), turn=1)
 
 
 def test_marker_groups_become_one_link_each_and_text_is_escaped() -> None:

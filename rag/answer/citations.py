@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.models import Citation, Passage
+from rag.models import AlsoPublished, Citation, Passage
 from rag.text.sentences import sentence_spans
 
 # The one answer every generator gives when the passages do not answer the question. The LLM is told to
@@ -205,4 +205,5 @@ def _citation(marker: int, passage: Passage, quote: str, start: int, end: int) -
         end=end,
         passage=passage.text,
         passage_start=passage.start,
+        also_published=AlsoPublished.from_meta(meta),
     )

@@ -2,7 +2,8 @@
 
 `key_date` picks, in a quoted sentence, the date expression that belongs to the event the question asks
 about (the one nearest the question's words), resolved against the article's publication date.
-`date_conflict` finds another article whose sentence puts the same event on a different day.
+`date_conflict` finds another article whose sentence puts the same event on a different day. Syndicated
+copies of one story are one source (`Passage.source_key`): they can never be two sides of a disagreement.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def date_conflict(best: Sentence, ranked: list[Sentence], question: str, aliases
     events = event_words(question, aliases)
     rivals = []
     for other in ranked[1:]:
-        if other.passage.doc_id == best.passage.doc_id:
+        if other.passage.source_key == best.passage.source_key:
             continue
         has_event = bool(events & set(lexical_tokens(other.text, aliases)))
         # A sentence about the same event may word the rest differently, so it needs less overall support.
@@ -184,7 +185,7 @@ def number_conflict(best: Sentence, ranked: list[Sentence], pattern: re.Pattern[
     if mine is None or focus is None:
         return None
     for other in ranked[1:]:
-        if other.passage.doc_id == best.passage.doc_id or other.score < min_score:
+        if other.passage.source_key == best.passage.source_key or other.score < min_score:
             continue
         theirs = key_number(other, pattern, focus, aliases)
         if theirs is not None and theirs.value != mine.value:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from rag.answer.citations import REFUSAL
 from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, key_date, number_conflict
 from rag.answer.decompose import sub_questions
-from rag.models import Answer, Citation, Passage
+from rag.models import AlsoPublished, Answer, Citation, Passage
 from rag.retrieve.rerank import PATTERNS, Candidate, SentenceScorer, question_kind
 
 
@@ -163,4 +163,5 @@ def _citation(c: Candidate) -> Citation:
     return Citation(marker=c.passage.number, doc_id=c.passage.doc_id, source=str(meta.get("source", "")),
                     title=meta.get("title"), outlet=meta.get("outlet"), published=meta.get("published"),
                     quote=c.text, start=c.passage.start + c.start, end=c.passage.start + c.end,
-                    passage=c.passage.text, passage_start=c.passage.start)
+                    passage=c.passage.text, passage_start=c.passage.start,
+                    also_published=AlsoPublished.from_meta(meta))

@@ -6,6 +6,7 @@ chunks replaced; an article that disappeared from the folder loses its chunks; `
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,9 +15,11 @@ from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
 from rag.errors import RagError
+from rag.ingest.catalog import ArticleRecord, ChunkRecord, article_key
 from rag.ingest.load import load_path
 from rag.ingest.split import min_chunks, split_article
 from rag.ingest.store import Store
+from rag.ingest.syndication import StoryGroups, signature, to_bytes
 from rag.models import Article
 from rag.settings import Settings
 from rag.text.dates import format_resolved, resolve_dates
@@ -71,25 +74,12 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
     todo: list[tuple[Article, bool]] = []  # (article, already in the index)
     for article in loaded.articles:
         state = states.get(article.doc_id)
-        if state and state.complete and state.content_hash == chunk_identity(article, settings):
+        if state == chunk_identity(article, settings):
             report.unchanged.append(article.doc_id)
         else:
             todo.append((article, state is not None))
-    bar = tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress or not todo)
-    for article, known in todo:
-        bar.update(1)
-        try:
-            nodes = _split(article, settings)
-        except _Refused as reason:
-            report.skipped.append((article.doc_id, str(reason)))
-            continue
-        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
-        for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
-            node.embedding = vector
-        store.replace_doc(origin, article.doc_id, nodes)
-        (report.updated if known else report.added).append(article.doc_id)
-        report.chunks_embedded += len(nodes)
-    bar.close()
+    if todo:
+        _write_articles(todo, origin, store, embedder, settings, report, progress)
     if prune and path.is_dir():
         present = {a.doc_id for a in loaded.articles} | {name for name, _ in loaded.skipped}
         for doc_id in sorted(set(states) - present):
@@ -103,7 +93,7 @@ class _Refused(Exception):
 
 
 def _split(article: Article, settings: Settings) -> list[TextNode]:
-    """The article's chunks with their metadata, or `_Refused` when there would be more than the cap."""
+    """The article's chunks with their dates resolved, or `_Refused` when there would be more than the cap."""
     cap = settings.max_chunks_per_article
     too_many = (f"more than {cap} chunks, over the cap per article (RAG_MAX_CHUNKS_PER_ARTICLE); "
                 "split it into smaller files or raise the cap")
@@ -114,8 +104,7 @@ def _split(article: Article, settings: Settings) -> list[TextNode]:
         if len(nodes) > cap:
             raise _Refused(too_many)
         for node in nodes:
-            node.metadata["content_hash"] = chunk_identity(article, settings)
-            _annotate_dates(node, article)
+            annotate_dates(node, article)
     except _Refused:
         raise
     except Exception as exc:  # one article the splitter or date resolver chokes on must not stop the run
@@ -123,9 +112,100 @@ def _split(article: Article, settings: Settings) -> list[TextNode]:
     return nodes
 
 
+def _write_articles(todo: list[tuple[Article, bool]], origin: str, store: Store, embedder: BaseEmbedding,
+                    settings: Settings, report: IngestReport, progress: bool) -> None:
+    """Split, embed and record articles, a batch of chunks at a time, each article in its own transaction.
+
+    Chunks of several articles share one embedding batch (the model is fastest on full batches of similar
+    lengths), but each article is recorded on its own: a run killed half-way keeps every article recorded
+    so far, and the next run redoes the rest, reusing any vector already written.
+    """
+    groups = StoryGroups.load(store.catalog)
+    bar = tqdm(total=len(todo), desc="Indexing", unit="article", disable=not progress,
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} articles [{elapsed}<{remaining}{postfix}]")
+    pending: list[tuple[Article, list[TextNode]]] = []
+    size = max(1, settings.embed_batch_size) * EMBED_BATCHES_PER_WRITE
+    for article, known in todo:
+        try:
+            nodes = _split(article, settings)
+        except _Refused as reason:
+            report.skipped.append((article.doc_id, str(reason)))
+            bar.update(1)
+            continue
+        (report.updated if known else report.added).append(article.doc_id)
+        pending.append((article, nodes))
+        if sum(len(nodes) for _, nodes in pending) >= size:
+            _flush(pending, origin, store, embedder, settings, report, groups, bar)
+    _flush(pending, origin, store, embedder, settings, report, groups, bar)
+    bar.close()
+
+
+# Chunks gathered before embedding: several model batches, so that sorting them by length packs each batch
+# with texts of similar length (less padding), while an interrupted run loses little work.
+EMBED_BATCHES_PER_WRITE = 8
+
+
+def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: Store, embedder: BaseEmbedding,
+           settings: Settings, report: IngestReport, groups: StoryGroups, bar: tqdm) -> None:
+    """Embed the new chunk texts of the pending articles, then record each article."""
+    if not pending:
+        return
+    texts: dict[str, str] = {}
+    for _, nodes in pending:
+        for node in nodes:  # dates were resolved in _split
+            texts.setdefault(chunk_id(node.get_content()), node.get_content(metadata_mode=MetadataMode.EMBED))
+    new = store.unembedded(list(texts))
+    if new:
+        store.add_vectors(new, embed_sorted(embedder, [texts[c] for c in new]))
+    for article, nodes in pending:
+        record_article(store, groups, origin, article, nodes, settings)
+        bar.update(1)
+    report.chunks_embedded += len(new)
+    bar.set_postfix_str(f"{report.chunks_embedded} chunks embedded", refresh=False)
+    pending.clear()
+
+
+def record_article(store: Store, groups: StoryGroups, origin: str, article: Article, nodes: list[TextNode],
+                   settings: Settings) -> None:
+    """Record one article whose chunk vectors are stored, in its story group (syndicated copies join one)."""
+    record = article_record(origin, article, nodes, settings)
+    sig = signature(article.text)
+    key = article_key(origin, article.doc_id)
+    record.signature = to_bytes(sig)
+    record.group = groups.group_of(key, sig)
+    groups.add(key, store.put_article(record), sig)
+
+
+def embed_sorted(embedder: BaseEmbedding, texts: list[str]) -> list[list[float]]:
+    """Vectors of `texts`, in their order, computed shortest first.
+
+    A batch is padded to its longest text, so batches of similar lengths waste less of the model's time.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = embedder.get_text_embedding_batch([texts[i] for i in order])
+    result: list[list[float]] = [[] for _ in texts]
+    for i, vector in zip(order, vectors, strict=True):
+        result[i] = vector
+    return result
+
+
+def chunk_id(text: str) -> str:
+    """A chunk's id: a hash of its text, so identical text is stored (and embedded) once."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def article_record(origin: str, article: Article, nodes: list[TextNode], settings: Settings) -> ArticleRecord:
+    """What the catalogue records for an article and its chunks."""
+    chunks = [ChunkRecord(chunk_id(n.get_content()), n.get_content(), i, int(n.start_char_idx or 0),
+                          int(n.end_char_idx or 0), n.metadata.get("dates")) for i, n in enumerate(nodes)]
+    day = int(article.published.strftime("%Y%m%d")) if article.published else 0
+    meta = article.metadata() | {"content_hash": chunk_identity(article, settings)}
+    return ArticleRecord(origin, article.doc_id, chunk_identity(article, settings), meta, day, chunks)
+
+
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest
 # instead of silently serving chunks made by older code (2: resolved "dates" metadata, closing quotes;
-# 3: "published_day" for as_of filtering).
+# 3: "published_day" for as_of filtering, chunks keyed by text hash in the SQLite catalogue).
 PIPELINE_VERSION = 3
 
 
@@ -134,7 +214,7 @@ def chunk_identity(article: Article, settings: Settings) -> str:
     return f"{article.content_hash}:{settings.chunk_size}/{settings.chunk_overlap}:v{PIPELINE_VERSION}"
 
 
-def _annotate_dates(node: TextNode, article: Article) -> None:
+def annotate_dates(node: TextNode, article: Article) -> None:
     """Resolve the chunk's relative dates against the article's dateline, for the generators to see."""
     resolved = [m for m in resolve_dates(node.get_content(), article.published) if m.relative and m.resolved]
     if resolved:

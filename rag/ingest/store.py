@@ -1,18 +1,25 @@
-"""The Chroma collection behind the index, embedded (`PersistentClient`) or remote (`HttpClient`).
+"""The index: vectors in a Chroma collection (embedded `PersistentClient` or remote `HttpClient`), and the
+chunk catalogue with its lexical index in one SQLite file beside it (`rag.ingest.catalog`).
 
-Chunks go in and come out as llama-index `TextNode`s through `ChromaVectorStore`. Each chunk carries its
-article's `doc_id`, `content_hash` and `n_chunks`, which is all incremental ingestion needs: the
-collection itself is the manifest, so there is no second file to drift out of step with it.
+Chroma stores only vectors, keyed by chunk id (a hash of the chunk text). Texts, spans, article metadata,
+story groups and the ingest manifest are in the catalogue, which a question reads by id: nothing is ever
+loaded whole. Where the catalogue lives (`catalog_path`):
+
+- embedded Chroma: ``<RAG_DATA_DIR>/index/<collection>.catalog.sqlite``, inside the Chroma folder;
+- ``RAG_CHROMA_URL``: ``<RAG_DATA_DIR>/remote/<host>-<port>-<collection>.catalog.sqlite``, one file per
+  server and collection. Every app process that serves that collection must use the same RAG_DATA_DIR
+  (one machine, or a local disk they share: SQLite's locking is not safe on NFS). They then read one
+  file in WAL mode and see each article appear whole, when its ingest transaction commits; a process
+  never keeps a private copy that could drift. A vector whose chunk the catalogue does not know (an
+  ingest from elsewhere, or one killed between the two writes) is ignored by retrieval.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -20,26 +27,19 @@ import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
-from llama_index.core.vector_stores.utils import metadata_dict_to_node
-from llama_index.vector_stores.chroma import ChromaVectorStore
+from llama_index.core.schema import TextNode
 
 from rag.errors import RagError
-from rag.retrieve.timeframe import chroma_filter
+from rag.ingest.catalog import ArticleRecord, Catalog
+from rag.retrieve import lexical
 from rag.settings import Settings
+from rag.text.lexicon import Aliases
 
 EMBED_KEY = "embed_model"
+LAYOUT_KEY = "layout"
+LAYOUT = "vectors-by-text-hash-1"  # Chroma holds vectors only; the catalogue holds the rest
+_WRITE_BATCH = 1000  # ids per Chroma call, well under its max batch size
 T = TypeVar("T")
-
-
-@dataclass
-class DocState:
-    """What the collection holds for one article."""
-
-    content_hash: str
-    chunks: int
-    complete: bool  # every chunk the article was split into is present
 
 
 def _reachable(method: Callable[..., T]) -> Callable[..., T]:
@@ -57,13 +57,13 @@ def _reachable(method: Callable[..., T]) -> Callable[..., T]:
 
 
 class Store:
-    """One Chroma collection of article chunks, tagged with the embedding model that made its vectors."""
+    """The vectors (Chroma) and the chunk catalogue (SQLite) of one collection."""
 
-    def __init__(self, client: Any, collection: Any, location: str) -> None:
+    def __init__(self, client: Any, collection: Any, location: str, catalog: Catalog) -> None:
         self.client = client
         self.collection = collection
         self.location = location
-        self.vector_store = ChromaVectorStore(chroma_collection=collection)
+        self.catalog = catalog
         self.remote = location.startswith(("http://", "https://"))
 
     def unreachable(self, exc: BaseException) -> str:
@@ -76,83 +76,92 @@ class Store:
 
     @_reachable
     def count(self) -> int:
-        """Number of chunks stored."""
-        return int(self.collection.count())
+        """Number of distinct chunks stored."""
+        return self.catalog.chunk_count()
 
     @_reachable
-    def doc_states(self, origin: str) -> dict[str, DocState]:
-        """doc_id -> what is stored for it, for the articles ingested from folder `origin`."""
-        got = self.collection.get(where={"origin": origin}, include=["metadatas"])
-        seen: dict[str, list[dict[str, Any]]] = {}
-        for meta in got["metadatas"] or []:
-            seen.setdefault(str(meta.get("doc_id")), []).append(meta)
-        states = {}
-        for doc_id, metas in seen.items():
-            hashes = {m.get("content_hash") for m in metas}
-            expected = int(metas[0].get("n_chunks", -1))
-            states[doc_id] = DocState(str(metas[0].get("content_hash")), len(metas),
-                                      len(hashes) == 1 and expected == len(metas))
-        return states
+    def is_empty(self) -> bool:
+        """True when nothing is indexed yet."""
+        return self.catalog.is_empty()
 
     @_reachable
-    def replace_doc(self, origin: str, doc_id: str, nodes: list[TextNode]) -> None:
-        """Swap an article's chunks for new ones (nodes must carry embeddings).
+    def doc_states(self, origin: str) -> dict[str, str]:
+        """doc_id -> identity (what its chunks were made from) of the complete articles from folder `origin`."""
+        return self.catalog.doc_states(origin)
 
-        Delete-then-add: if a run dies in between, the article is simply missing (or incomplete) and the
-        next ingest sees that and embeds it again, so the index never serves a mix of old and new chunks.
+    @_reachable
+    def unembedded(self, chunk_ids: list[str]) -> list[str]:
+        """Those of `chunk_ids` with no stored vector yet (in order, without repeats).
+
+        Chroma is asked too, so that vectors written by a run killed before its catalogue commit are
+        reused rather than computed again.
         """
-        for i, node in enumerate(nodes):
-            # llama-index writes the node's ref_doc_id into the "doc_id" metadata key: keep them equal.
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
-            node.metadata.update(origin=origin, n_chunks=len(nodes))
-            node.id_ = f"{_short_hash(origin)}:{doc_id}::{i}"
-        self.delete_doc(origin, doc_id)
-        if nodes:
-            self.vector_store.add(nodes)
+        wanted = [c for c in dict.fromkeys(chunk_ids) if c not in self.catalog.existing(chunk_ids)]
+        if not wanted:
+            return []
+        have = set(self.collection.get(ids=wanted, include=[])["ids"])
+        return [c for c in wanted if c not in have]
+
+    @_reachable
+    def add_vectors(self, chunk_ids: list[str], vectors: list[list[float]]) -> None:
+        """Store vectors (upsert: a vector is a function of its chunk text, so writing it twice is harmless)."""
+        for i in range(0, len(chunk_ids), _WRITE_BATCH):
+            self.collection.upsert(ids=chunk_ids[i : i + _WRITE_BATCH], embeddings=vectors[i : i + _WRITE_BATCH])
+
+    @_reachable
+    def put_article(self, record: ArticleRecord) -> int:
+        """Record an article whose chunks' vectors are stored; returns its story group.
+
+        The catalogue swaps the old version for the new one in one transaction, then the vectors no
+        article needs any more are deleted. Killed in between, they are only unused (and ignored).
+        """
+        group, freed = self.catalog.put_article(record)
+        self._delete_vectors(freed)
+        return group
 
     @_reachable
     def delete_doc(self, origin: str, doc_id: str) -> None:
-        """Remove every chunk of an article."""
-        self.collection.delete(where={"$and": [{"origin": origin}, {"doc_id": doc_id}]})
+        """Remove an article (and the chunks only it contained)."""
+        self._delete_vectors(self.catalog.drop_article(origin, doc_id))
+
+    def _delete_vectors(self, chunk_ids: list[str]) -> None:
+        for i in range(0, len(chunk_ids), _WRITE_BATCH):
+            self.collection.delete(ids=chunk_ids[i : i + _WRITE_BATCH])
+
+    @_reachable
+    def dense(self, embedding: list[float], k: int) -> list[str]:
+        """Chunk ids of the k nearest vectors, nearest first."""
+        n = min(k, int(self.collection.count()))
+        if n < 1:
+            return []
+        got = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        return [str(i) for i in got["ids"][0]]
+
+    @_reachable
+    def lexical(self, tokens: list[str], k: int, max_day: int | None = None) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25 score) for lexical tokens; `max_day` (YYYYMMDD) drops later articles."""
+        return lexical.search(self.catalog.conn, tokens, k, max_day)
+
+    @_reachable
+    def nodes(self, chunk_ids: list[str]) -> dict[str, TextNode]:
+        """TextNodes of the given chunk ids (ids the catalogue does not know are left out)."""
+        return self.catalog.nodes(chunk_ids)
 
     @_reachable
     def all_nodes(self) -> list[TextNode]:
-        """Every stored chunk as a TextNode (for the BM25 side and the eval)."""
-        got = self.collection.get(include=["metadatas", "documents"])
-        return [_to_node(meta, doc) for meta, doc in zip(got["metadatas"] or [], got["documents"] or [],
-                                                         strict=True)]
-
-    @_reachable
-    def query(self, embedding: list[float], k: int, as_of: date | None = None) -> list[tuple[TextNode, float]]:
-        """The k nearest chunks with their similarity (1 - cosine distance); with `as_of`, only chunks
-        of articles published on or before that day (or undated)."""
-        if self.count() == 0:
-            return []
-        where = {"where": chroma_filter(as_of)} if as_of else {}
-        result = self.vector_store.query(VectorStoreQuery(query_embedding=embedding,
-                                                          similarity_top_k=min(k, self.count())), **where)
-        nodes = [n for n in result.nodes or [] if isinstance(n, TextNode)]
-        return list(zip(nodes, result.similarities or [0.0] * len(nodes), strict=False))
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:8]
-
-
-def _to_node(meta: dict[str, Any], text: str) -> TextNode:
-    node = metadata_dict_to_node(meta, text=text)
-    assert isinstance(node, TextNode)
-    return node
+        """Every stored chunk: for the eval and benchmarks that need the whole list, never for answering."""
+        ids = [str(r[0]) for r in self.catalog.conn.execute("SELECT chunk_id FROM chunks ORDER BY id")]
+        return list(self.nodes(ids).values())
 
 
 def open_store(settings: Settings, embed_name: str, *, rebuild: bool = False) -> Store:
-    """Open (or create) the collection; refuse to mix vectors of different embedding models."""
+    """Open (or create) the collection and its catalogue; refuse to mix vectors of different models."""
     client, location = _client(settings)
     try:
         if rebuild:
             _drop(client, settings.collection)
         collection = client.get_or_create_collection(
-            settings.collection, metadata={EMBED_KEY: embed_name, "hnsw:space": "cosine"})
+            settings.collection, metadata={EMBED_KEY: embed_name, LAYOUT_KEY: LAYOUT, "hnsw:space": "cosine"})
     except RagError:
         raise
     except Exception as exc:  # chromadb raises many types for an unreachable or broken store
@@ -163,7 +172,22 @@ def open_store(settings: Settings, embed_name: str, *, rebuild: bool = False) ->
         raise RagError(f"The index at {location} was built with the embedding model {stored!r}, but the "
                        f"settings ask for {embed_name!r}. Rebuild it with `rag ingest PATH --rebuild` "
                        "(or set RAG_EMBED back).")
-    return Store(client, collection, location)
+    if (collection.metadata or {}).get(LAYOUT_KEY) != LAYOUT:
+        raise RagError(f"The index at {location} was built by an older version of rag-news. Rebuild it with "
+                       "`rag ingest PATH --rebuild`.")
+    catalog = Catalog(catalog_path(settings), Aliases.load(settings.aliases_path))
+    if rebuild:
+        catalog.clear()
+    return Store(client, collection, location, catalog)
+
+
+def catalog_path(settings: Settings) -> Path:
+    """Where the catalogue of a collection lives (see the module docstring)."""
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        server = f"{url.hostname}-{url.port or 8000}".replace(":", "_")
+        return settings.data_dir / "remote" / f"{server}-{settings.collection}.catalog.sqlite"
+    return settings.index_dir / f"{settings.collection}.catalog.sqlite"
 
 
 def _drop(client: Any, name: str) -> None:

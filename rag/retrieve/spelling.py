@@ -9,27 +9,54 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable
+from typing import Protocol
 
+from rag.retrieve import lexical
 from rag.text.lexicon import fold
 from rag.text.tokens import stem
 
-QUESTION_WORDS = ("when what where which who whom whose why how many much did does was were is are has have "
-                  "name the of and about").split()
+QUESTION_WORDS = frozenset("when what where which who whom whose why how many much did does was were is are has have "
+                           "name the of and about".split())
 _WORD = re.compile(r"[A-Za-zÀ-ÿ']+")
+CUTOFF = 0.85
 
 
-def vocabulary(texts: Iterable[str]) -> frozenset[str]:
-    """Folded words of the corpus, plus question words."""
-    words = {fold(w).strip("'") for text in texts for w in _WORD.findall(text)}
-    return frozenset(w for w in words if len(w) > 1) | frozenset(QUESTION_WORDS)
+class Vocabulary(Protocol):
+    """Known words, and the ones a misspelling could be a typo of."""
+
+    def __contains__(self, word: object) -> bool: ...
+
+    def candidates(self, word: str) -> list[str]: ...
 
 
-def correct_spelling(question: str, vocab: frozenset[str], cutoff: float = 0.85) -> str:
+class IndexVocabulary:
+    """The words of the indexed chunks, read from the lexical index's FTS5 vocabulary table.
+
+    Each check is an index probe: nothing is loaded at start, and nothing per question grows with the
+    number of chunks.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self.connect = connect
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and (word in QUESTION_WORDS or lexical.known_word(self.connect(), word))
+
+    def candidates(self, word: str) -> list[str]:
+        """Words that could reach the similarity cutoff: same initial, close enough in length.
+
+        difflib's ratio is at most 2*min/(len1+len2), so a length gap above 0.36 x the word's length can
+        never reach 0.85: those words are not fetched.
+        """
+        spread = max(1, int(len(word) * (1 - CUTOFF) / CUTOFF * 2) + 1)
+        close = [w for w in QUESTION_WORDS if w[0] == word[0]]
+        return close + lexical.words_like(self.connect(), word, spread)
+
+
+def correct_spelling(question: str, vocab: Vocabulary, cutoff: float = CUTOFF) -> str:
     """The question with unknown lower-case words replaced by their closest vocabulary word."""
-    by_initial: dict[str, list[str]] = {}
-    for word in vocab:
-        by_initial.setdefault(word[0], []).append(word)
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -38,7 +65,7 @@ def correct_spelling(question: str, vocab: frozenset[str], cutoff: float = 0.85)
             return word
         if folded.endswith("s") and folded[:-1] in vocab:  # "irans", "whats": a dropped apostrophe
             return word
-        close = difflib.get_close_matches(folded, by_initial.get(folded[0], []), n=1, cutoff=cutoff)
+        close = difflib.get_close_matches(folded, vocab.candidates(folded), n=1, cutoff=cutoff)
         # "open" -> "opens" is no correction: the lexical side matches word forms anyway, and the user
         # would see a needlessly altered question.
         if not close or stem(close[0]) == stem(folded):
