@@ -4,8 +4,8 @@ Two rules, kept apart because they differ in force:
 
 - **Eligibility (hard):** an article published after `as_of` did not exist yet when the question was
   asked, so it is never retrieved or cited. Undated articles stay eligible (we cannot tell). Chunks carry
-  ``published_day`` (int YYYYMMDD, 0 when undated; `rag.models.day_number`), so the dense side filters in
-  Chroma (`chroma_filter`) and any other side filters with `eligible`.
+  ``published_day`` (int YYYYMMDD, 0 when undated; `rag.models.day_number`): the lexical side filters in
+  SQL (`max_day`), the dense side keeps the `eligible` nodes of an over-fetched Chroma query.
 - **Window (soft):** relative words ("this week", "recently", "on Sunday", "last month") are read against
   `as_of` (`parse_window`) and favour passages published in that window (`time_fit`); a ranking
   preference, never a filter, because a story can be reported days later.
@@ -141,11 +141,6 @@ def parse_as_of(text: str | None) -> date | None:
 def as_of_lead(as_of: date) -> str:
     """The words that open an answer whose truth depends on the date: "As of 14 February 2025, "."""
     return f"As of {as_of.day} {as_of:%B %Y}, "
-
-
-def chroma_filter(as_of: date) -> dict[str, Any]:
-    """A Chroma `where` keeping chunks published on or before as_of (undated ones, stored as 0, too)."""
-    return {DAY_KEY: {"$lte": day_number(as_of)}}
 
 
 def published_day(meta: dict[str, Any]) -> int:
