@@ -31,8 +31,10 @@ GOLD = PROJECT_ROOT / "eval" / "gold.jsonl"
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """An assistant over a fresh index of seeds/ (built on first use of `.store`)."""
-    return Assistant(Settings(data_dir=tmp_path_factory.mktemp("eval-data"), llm="extractive"))
+    """An assistant over a fresh index of seeds/."""
+    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("eval-data"), llm="extractive"))
+    assistant.ingest(assistant.settings.seeds_dir)
+    return assistant
 
 
 def test_retrieval_metrics_agree_with_llama_index_retriever_evaluator(assistant: Assistant) -> None:
