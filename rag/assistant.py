@@ -20,7 +20,7 @@ from rag.retrieve.hybrid import HybridRetriever
 from rag.retrieve.rerank import SentenceScorer
 from rag.retrieve.spelling import correct_spelling, vocabulary
 from rag.settings import Settings
-from rag.text.lexicon import Aliases
+from rag.text.lexicon import Lexicon
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 
@@ -41,9 +41,14 @@ class Assistant:
         return make_embedder(self.settings)
 
     @cached_property
-    def aliases(self) -> Aliases:
-        """The name-variant table."""
-        return Aliases.load(self.settings.aliases_path)
+    def lexicon(self) -> Lexicon:
+        """The corpus lexicon (name variants, word groups): RAG_LEXICON_PATH, else the lexicon.json files
+        of the ingested folders, else none."""
+        if self.settings.lexicon_path is not None:
+            return Lexicon.load(self.settings.lexicon_path)
+        self.store  # noqa: B018 - building the index from the seeds keeps their lexicon first
+        found = self.settings.lexicon_file
+        return Lexicon.load(found) if found.is_file() else Lexicon()
 
     @cached_property
     def store(self) -> Store:
@@ -56,13 +61,13 @@ class Assistant:
     @cached_property
     def retriever(self) -> HybridRetriever:
         """Hybrid dense + BM25 retriever over the store."""
-        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, self._lexical_dir,
+        return HybridRetriever(self.store, self.embedder, self.settings, self.lexicon, self._lexical_dir,
                                scorer=self.scorer)
 
     @cached_property
     def scorer(self) -> SentenceScorer:
         """Sentence scoring shared by the reranker and the extractive answerer (one vector cache)."""
-        return SentenceScorer(self.embedder, self.aliases)
+        return SentenceScorer(self.embedder, self.lexicon, self.settings.answer)
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -78,10 +83,11 @@ class Assistant:
         """Add or update the articles at `path` (folder or file); `rebuild` drops the index first."""
         if rebuild:
             self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
+            self.settings.lexicon_file.unlink(missing_ok=True)  # starting over forgets old lexicons too
         report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
-        # The BM25 side and the vocabulary must see the new chunks.
-        self.__dict__.pop("retriever", None)
-        self.__dict__.pop("vocabulary", None)
+        # The BM25 side, the vocabulary and the lexicon must see the new chunks (and lexicon.json).
+        for name in ("retriever", "vocabulary", "lexicon", "scorer"):
+            self.__dict__.pop(name, None)
         return report
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
@@ -131,4 +137,4 @@ class Assistant:
     def _generator(self, mode: str) -> Generator:
         if mode == "openai":
             return OpenAIGenerator(self.settings)
-        return ExtractiveGenerator(self.scorer, self.settings.min_support)
+        return ExtractiveGenerator(self.scorer)

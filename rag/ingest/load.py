@@ -33,6 +33,7 @@ from rag.errors import RagError
 from rag.ingest.clean import Cleaned, clean_article
 from rag.models import Article
 from rag.text.dates import parse_date_value
+from rag.text.lexicon import LEXICON_FILE
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}
@@ -95,7 +96,9 @@ def _candidate_files(path: Path) -> Iterator[Path]:
         hidden = any(part.startswith(".") for part in file.relative_to(path).parts)
         # A folder's README describes the folder (seeds/README.md); it is not one of its articles.
         readme = file.stem.lower() == "readme" and file.suffix.lower() in (".md", ".txt")
-        if file.is_file() and not hidden and not readme:
+        # A folder's lexicon.json is its name variants and word groups (rag.text.lexicon), not an article.
+        lexicon = file.name == LEXICON_FILE
+        if file.is_file() and not hidden and not readme and not lexicon:
             yield file
 
 

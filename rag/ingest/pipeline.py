@@ -20,6 +20,7 @@ from rag.ingest.store import Store
 from rag.models import Article
 from rag.settings import Settings
 from rag.text.dates import format_resolved, resolve_dates
+from rag.text.lexicon import LEXICON_FILE, Lexicon
 
 
 @dataclass
@@ -52,6 +53,8 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
         kinds = "txt, md, html, json or jsonl"
         raise RagError(f"No articles found in {path} (looked for {kinds} files)"
                        + (f"; skipped: {_skipped_text(loaded.skipped)}" if loaded.skipped else "") + ".")
+    if path.is_dir():
+        keep_lexicon(path, settings)
     origin = str((path if path.is_dir() else path.parent).resolve())
     states = store.doc_states(origin)
     todo: list[Article] = []
@@ -82,6 +85,21 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
             store.delete_doc(origin, doc_id)
             report.deleted.append(doc_id)
     return report
+
+
+def keep_lexicon(folder: Path, settings: Settings) -> None:
+    """Merge the folder's lexicon.json (if any) into the index's own lexicon, so queries use it later.
+
+    Read before any article is embedded: a broken lexicon stops the ingest with a clear message.
+    """
+    found = folder / LEXICON_FILE
+    if not found.is_file():
+        return
+    ours = settings.lexicon_file
+    current = Lexicon.load(ours) if ours.is_file() else Lexicon()
+    merged = current.merged(Lexicon.load(found))
+    if merged != current:
+        merged.save(ours)
 
 
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest

@@ -22,7 +22,7 @@ from rag.ingest.store import Store
 from rag.models import Passage
 from rag.retrieve.rerank import SentenceScorer
 from rag.settings import Settings
-from rag.text.lexicon import Aliases
+from rag.text.lexicon import Lexicon
 from rag.text.tokens import lexical_tokens
 
 
@@ -43,17 +43,17 @@ class LexicalIndex:
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
-def fingerprint(nodes: list[TextNode]) -> str:
-    """Changes whenever a chunk is added, removed or re-embedded."""
-    digest = hashlib.sha256()
+def fingerprint(nodes: list[TextNode], lexicon: Lexicon) -> str:
+    """Changes whenever a chunk is added, removed or re-embedded, or the lexicon (BM25's tokens) changes."""
+    digest = hashlib.sha256(lexicon.digest.encode())
     for node in sorted(nodes, key=lambda n: n.node_id):
         digest.update(f"{node.node_id}:{node.metadata.get('content_hash')}\n".encode())
     return digest.hexdigest()
 
 
-def load_or_build_lexical(nodes: list[TextNode], aliases: Aliases, folder: Path) -> LexicalIndex:
+def load_or_build_lexical(nodes: list[TextNode], lexicon: Lexicon, folder: Path) -> LexicalIndex:
     """Load the persisted BM25 index if it matches the collection, else build and persist it."""
-    fp = fingerprint(nodes)
+    fp = fingerprint(nodes, lexicon)
     meta_path = folder / "meta.json"
     try:
         meta = json.loads(meta_path.read_text())
@@ -64,7 +64,7 @@ def load_or_build_lexical(nodes: list[TextNode], aliases: Aliases, folder: Path)
     bm25 = bm25s.BM25()
     ids = [n.node_id for n in nodes]
     if nodes:
-        bm25.index([lexical_tokens(n.get_content(), aliases) for n in nodes], show_progress=False)
+        bm25.index([lexical_tokens(n.get_content(), lexicon) for n in nodes], show_progress=False)
         folder.mkdir(parents=True, exist_ok=True)
         bm25.save(str(folder), show_progress=False)
         # Written last, so an interrupted save leaves a stale fingerprint and the next run rebuilds.
@@ -101,16 +101,16 @@ def cap_per_doc(ranked: list[NodeWithScore], k: int, cap: int) -> list[NodeWithS
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 with RRF and a per-article cap, as a llama-index retriever."""
 
-    def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings, aliases: Aliases,
+    def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings, lexicon: Lexicon,
                  lexical_dir: Path, scorer: SentenceScorer | None = None) -> None:
         super().__init__()
         self.scorer = scorer
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.aliases = aliases
+        self.lexicon = lexicon
         self.nodes = {n.node_id: n for n in store.all_nodes()}
-        self.lexical = load_or_build_lexical(list(self.nodes.values()), aliases, lexical_dir)
+        self.lexical = load_or_build_lexical(list(self.nodes.values()), lexicon, lexical_dir)
         self.top_k = settings.top_k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -119,8 +119,8 @@ class HybridRetriever(BaseRetriever):
     def search(self, query: str, k: int) -> list[NodeWithScore]:
         """The fused top-k for a query."""
         s = self.settings
-        dense = self.store.query(self.embedder.get_query_embedding(self.aliases.expand(query)), s.fetch_k)
-        lexical = self.lexical.search(lexical_tokens(query, self.aliases), s.fetch_k)
+        dense = self.store.query(self.embedder.get_query_embedding(self.lexicon.expand(query)), s.fetch_k)
+        lexical = self.lexical.search(lexical_tokens(query, self.lexicon), s.fetch_k)
         for node, _ in dense:
             self.nodes.setdefault(node.node_id, node)
         fused = rrf([([n.node_id for n, _ in dense], s.dense_weight),

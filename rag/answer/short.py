@@ -1,0 +1,124 @@
+"""Short answers: the date, figure, name or place a quoted sentence gives, said before the quote.
+
+`short_answer` reads one sentence for what the question asks (`rag.retrieve.rerank.question_kind`):
+- a date: the mention nearest the question's words, resolved against the dateline (`key_date`);
+- a distance, money, a percentage or a count: the figure nearest the counted thing, skipping figures
+  that belong to another year or period than the one asked about ("up from 40,000 last year");
+- a name or a place: the proper name the question does not already hold; when the sentence only says
+  "he" or "the retailer", the name comes from the sentence before (`named_referent`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.conflict import Sentence, key_date
+from rag.retrieve.rerank import PATTERNS
+from rag.text.lexicon import Lexicon
+from rag.text.names import proper_names
+from rag.text.tokens import STOPWORDS, lexical_tokens
+
+_PRONOUN = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
+# "the retailer", "the company", "the 45-year-old": a definite description standing for a name.
+_DESCRIPTION = re.compile(r"^\W*the\s+(?:[\w-]+\s+){0,2}?([a-z][\w-]+)\b(?=\s+(?:said|says|has|had|is|was|will|"
+                          r"would|announced|added|told|reported|confirmed|plans|agreed|[a-z]+ed)\b)")
+# A figure "belongs" to another time when its clause says so ("up from 40,000 last year").
+_OTHER_TIME = re.compile(r"\b(?:last|previous|prior) (?:year|month|week|season|quarter)|"
+                         r"\ba year (?:earlier|ago|before)\b|\bup from\b|\bdown from\b|\bcompared (?:with|to)\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: Lexicon,
+                 focus: str | None = None) -> str | None:
+    """The answer itself, as the article words it, or None when the sentence holds nothing of that kind."""
+    if kind == "date":
+        found = key_date(sentence, question, lexicon)
+        return found.describe() if found else None
+    if kind in ("distance", "money", "percent", "number"):
+        return figure(sentence.text, PATTERNS[kind], question, focus, lexicon)
+    if kind in ("name", "place"):
+        return named_answer(sentence, question, lexicon, place=kind == "place")
+    return None
+
+
+def figure(text: str, pattern: re.Pattern[str], question: str, focus: str | None, lexicon: Lexicon) -> str | None:
+    """The figure of `text` that answers the question: of the asked year or period, nearest the focus."""
+    asked_years = set(_YEAR.findall(question))
+    matches = []
+    for match in pattern.finditer(text):
+        clause = _clause(text, match.start(), match.end())
+        years = set(_YEAR.findall(clause))
+        if asked_years and years and not years & asked_years:
+            continue  # "in 2021 it cost $40 million" does not answer a question about 2022
+        if not asked_years and _OTHER_TIME.search(clause) and not _OTHER_TIME.search(question):
+            continue
+        matches.append(match)
+    if not matches:
+        return None
+    if focus:
+        spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
+        if spots:
+            matches.sort(key=lambda m: min(abs(m.start() - s) for s in spots))
+    return _with_unit(text, matches[0], count=pattern is PATTERNS["number"])
+
+
+def _with_unit(text: str, match: re.Match[str], count: bool) -> str:
+    """A count with the noun it counts ("two villages", "dozens of families"), as written; other figures
+    (money, distances, percentages) carry their unit already."""
+    value = match.group(0).strip()
+    if not count:
+        return value
+    words = re.match(r"((?:\s+of)?)((?:\s+[a-z][a-z-]*){1,2})", text[match.end():])
+    if not words:
+        return value
+    kept: list[str] = []
+    for word in words.group(2).split():
+        if word in STOPWORDS:
+            break
+        kept.append(word)
+    return " ".join([value, *(["of"] if words.group(1) and kept else []), *kept])
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    left = max(text.rfind(p, 0, start) for p in ",;:()—") + 1
+    rights = [i for i in (text.find(p, end) for p in ",;:()—") if i != -1]
+    return text[left:min(rights) if rights else len(text)]
+
+
+def named_answer(sentence: Sentence, question: str, lexicon: Lexicon, place: bool = False) -> str | None:
+    """The proper name of the sentence that the question does not already hold, nearest the words the
+    question shares with the sentence; or the name "he"/"the retailer" stands for."""
+    text = sentence.text
+    asked = set(lexical_tokens(question, lexicon))
+    spots = [m.start() for m in re.finditer(r"\w+", text) if set(lexical_tokens(m.group(0), lexicon)) & asked]
+    best: tuple[float, str] | None = None
+    for start, name in proper_names(text):
+        tokens = set(lexical_tokens(name, lexicon))
+        if not tokens or tokens <= asked:
+            continue
+        if place and not re.search(r"\b(?:in|at|to|from|near|outside|of)\s+(?:the\s+)?$", text[:start]):
+            continue
+        distance = min((abs(start - s) for s in spots), default=0)
+        value = distance - (20 if len(name.split()) > 1 else 0) + (40 if tokens & asked else 0)
+        if best is None or value < best[0]:
+            best = (value, name)
+    if best is not None:
+        return best[1]
+    return named_referent(text, previous_sentence(sentence))
+
+
+def previous_sentence(sentence: Sentence) -> str:
+    """The sentence before `sentence` in its passage, or ""."""
+    getter = getattr(sentence, "previous_sentence", None)
+    return getter() if callable(getter) else ""
+
+
+def named_referent(text: str, previous: str) -> str | None:
+    """The name a sentence's leading "he"/"she"/"it" or "the retailer" stands for: a name in the sentence
+    itself ("The retailer, Target, said"), else the first name of the sentence before; None otherwise."""
+    if not (_PRONOUN.match(text) or _DESCRIPTION.match(text)):
+        return None
+    for source in (text, previous):
+        for _, name in proper_names(source):
+            return name
+    return None

@@ -1,0 +1,38 @@
+"""Proper names in running text: capitalised word runs, minus the words capitalised only by position.
+
+Shared by the sentence scorer (does a sentence hold a name the question lacks?) and the short-answer
+picker (which name answers "who" / "which company"?).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text.normalize import fold
+
+# Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
+_NAME = re.compile(r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
+                   r"[A-Z][\w'’.-]*[\w])*")
+# Words capitalised only because they start a sentence or a clause.
+_NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
+and or if when while this that these those it its he she they we i his her their our there here however
+meanwhile also earlier later last next according still yet so then now today yesterday""".split())
+# One capitalised word naming a people or a creed ("Syrian", "Islamist", "Iraqi") describes, not names.
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ese|ish|ist|ists|ic|i)$")
+
+
+def proper_names(text: str) -> list[tuple[int, str]]:
+    """(offset, name) of each proper name in `text`, in order; leading and trailing common words trimmed."""
+    out = []
+    for match in _NAME.finditer(text):
+        words = match.group(0).split()
+        start = match.start()
+        while words and fold(words[0]) in _NOT_NAMES:
+            start += len(words[0]) + 1
+            words = words[1:]
+        while words and fold(words[-1]) in _NOT_NAMES:
+            words = words[:-1]
+        name = re.sub(r"['’]s$", "", " ".join(words))
+        if name and not (len(words) == 1 and _DEMONYM.match(name)):
+            out.append((start, name))
+    return out
