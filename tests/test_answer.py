@@ -15,6 +15,7 @@ import pytest
 
 from rag import Assistant, Settings
 from rag.errors import RagError
+from rag.text.lexicon import Lexicon
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +174,34 @@ def test_outlets_disagreeing_on_a_count_are_both_cited(tmp_path: Path) -> None:
     assert answer.text.startswith("Sources disagree"), answer.text
     assert "20" in answer.text and "35" in answer.text
     assert {c.doc_id for c in answer.citations} == {"wire_a.txt", "wire_b.txt"}
+
+
+def test_short_answers_on_a_new_corpus_without_a_lexicon(tmp_path: Path) -> None:
+    """The issue's examples: a headline is never the answer, "how much ... cost" wants money, a count belongs
+    to the event asked about, and "the retailer" is named. No lexicon.json: nothing seed-specific helps."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "bridge.txt").write_text(
+        "Two years on, the Elm Street bridge reopens\n\nThe Elm Street bridge reopened to traffic on Friday after "
+        "two years of work. The repair cost $48 million, city officials said, and was paid for by a state grant. "
+        "Commuters welcomed the shorter drive.\n")
+    (articles / "festival.txt").write_text(
+        "Riverside Jazz Festival draws record crowd\n\nThe Riverside Jazz Festival drew 52,000 people this "
+        "weekend, organisers said. Last year's festival was attended by 40,000 people. Next year's dates have "
+        "not been announced.\n")
+    (articles / "retail.txt").write_text(
+        "Walmart cuts forecast\n\nWalmart cut its profit forecast on Monday. The retailer said shoppers were "
+        "spending less on clothes and electronics because food and fuel prices had risen sharply.\n")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", seeds_dir=articles, llm="extractive"))
+    assert assistant.lexicon == Lexicon()  # no lexicon.json in that folder
+
+    cost = assistant.ask("how much did the bridge repair cost?")
+    assert cost.short == "$48 million" and cost.text.startswith("$48 million: “The repair cost")
+    assert "reopens" not in cost.text  # the headline is not quoted
+
+    crowd = assistant.ask("how many people attended the festival?")
+    assert crowd.short == "52,000 people", crowd.text
+
+    who = assistant.ask("Which retailer said shoppers were spending less on clothes?")
+    assert who.short == "Walmart" and who.text.startswith("Walmart: “The retailer said"), who.text
+    assert who.to_dict()["short"] == "Walmart"

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
+from rag.answer.conflict import event_words
 from rag.answer.decompose import sub_questions
+from rag.errors import RagError
 from rag.retrieve.hybrid import cap_per_doc, load_or_build_lexical, rrf
 from rag.retrieve.rerank import PATTERNS, question_kind
 from rag.retrieve.spelling import correct_spelling, vocabulary
-from rag.answer.conflict import event_words
-from rag.errors import RagError
 from rag.text.lexicon import Lexicon
 from rag.text.tokens import lexical_tokens, stem
 

@@ -15,9 +15,7 @@ from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_confli
 from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import Answer, Citation, Passage
-from rag.retrieve.rerank import PATTERNS, Candidate, SentenceScorer, question_kind
-
-_FIGURES = ("number", "distance", "money", "percent")
+from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, question_kind
 
 
 class ExtractiveGenerator:
@@ -49,7 +47,7 @@ class ExtractiveGenerator:
             conflict = date_conflict(ranked[0], ranked, question, self.lexicon, rival_floor)
             if conflict:
                 return self._disagreement(question, passages, ranked[0], *conflict)
-        if kind in _FIGURES:
+        if kind in FIGURES:
             counted = number_conflict(ranked[0], ranked, PATTERNS[kind], self.scorer.focus(question),
                                       self.lexicon, rival_floor)
             if counted:

@@ -16,18 +16,13 @@ from rag.answer.conflict import Sentence, key_date
 from rag.retrieve.rerank import PATTERNS
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
+from rag.text.numbers import figures_for
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
 _PRONOUN = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
 # "the retailer", "the company", "the 45-year-old": a definite description standing for a name.
-_DESCRIPTION = re.compile(r"^\W*the\s+(?:[\w-]+\s+){0,2}?([a-z][\w-]+)\b(?=\s+(?:said|says|has|had|is|was|will|"
+_DESCRIPTION = re.compile(r"^\W*(?i:the)\s+(?:[\w-]+\s+){0,2}?([a-z][\w-]+)\b(?=\s+(?:said|says|has|had|is|was|will|"
                           r"would|announced|added|told|reported|confirmed|plans|agreed|[a-z]+ed)\b)")
-# A figure "belongs" to another time when its clause says so ("up from 40,000 last year").
-_OTHER_TIME = re.compile(r"\b(?:last|previous|prior) (?:year|month|week|season|quarter)|"
-                         r"\ba year (?:earlier|ago|before)\b|\bup from\b|\bdown from\b|\bcompared (?:with|to)\b", re.I)
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-
-
 def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: Lexicon,
                  focus: str | None = None) -> str | None:
     """The answer itself, as the article words it, or None when the sentence holds nothing of that kind."""
@@ -43,32 +38,23 @@ def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: L
 
 def figure(text: str, pattern: re.Pattern[str], question: str, focus: str | None, lexicon: Lexicon) -> str | None:
     """The figure of `text` that answers the question: of the asked year or period, nearest the focus."""
-    asked_years = set(_YEAR.findall(question))
-    matches = []
-    for match in pattern.finditer(text):
-        clause = _clause(text, match.start(), match.end())
-        years = set(_YEAR.findall(clause))
-        if asked_years and years and not years & asked_years:
-            continue  # "in 2021 it cost $40 million" does not answer a question about 2022
-        if not asked_years and _OTHER_TIME.search(clause) and not _OTHER_TIME.search(question):
-            continue
-        matches.append(match)
+    matches = figures_for(text, pattern, question)
     if not matches:
         return None
     if focus:
         spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
         if spots:
             matches.sort(key=lambda m: min(abs(m.start() - s) for s in spots))
-    return _with_unit(text, matches[0], count=pattern is PATTERNS["number"])
+    if pattern is not PATTERNS["number"]:
+        return matches[0].group(0).strip()
+    return _with_unit(text, matches[0], focus, lexicon)
 
 
-def _with_unit(text: str, match: re.Match[str], count: bool) -> str:
-    """A count with the noun it counts ("two villages", "dozens of families"), as written; other figures
-    (money, distances, percentages) carry their unit already."""
+def _with_unit(text: str, match: re.Match[str], focus: str | None, lexicon: Lexicon) -> str:
+    """A count with the noun it counts ("52,000 people", "dozens of families", "two nearby villages": up to
+    the counted thing when the question names it, else one word); other figures carry their unit already."""
     value = match.group(0).strip()
-    if not count:
-        return value
-    words = re.match(r"((?:\s+of)?)((?:\s+[a-z][a-z-]*){1,2})", text[match.end():])
+    words = re.match(r"((?:\s+of)?)((?:\s+[a-z][a-z-]*){1,3})", text[match.end():])
     if not words:
         return value
     kept: list[str] = []
@@ -76,13 +62,11 @@ def _with_unit(text: str, match: re.Match[str], count: bool) -> str:
         if word in STOPWORDS:
             break
         kept.append(word)
+        if focus is None or lexical_tokens(word, lexicon) == [focus]:
+            break
+    if focus is not None and kept and lexical_tokens(kept[-1], lexicon) != [focus]:
+        kept = kept[:1]
     return " ".join([value, *(["of"] if words.group(1) and kept else []), *kept])
-
-
-def _clause(text: str, start: int, end: int) -> str:
-    left = max(text.rfind(p, 0, start) for p in ",;:()—") + 1
-    rights = [i for i in (text.find(p, end) for p in ",;:()—") if i != -1]
-    return text[left:min(rights) if rights else len(text)]
 
 
 def named_answer(sentence: Sentence, question: str, lexicon: Lexicon, place: bool = False) -> str | None:

@@ -22,7 +22,7 @@ from rag.settings import AnswerConfig
 from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
-from rag.text.numbers import DISTANCE, MONEY, PERCENT, QUANTITY
+from rag.text.numbers import DISTANCE, MONEY, PERCENT, QUANTITY, figures_for
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import lexical_tokens
 
@@ -41,6 +41,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|in response to|"
                          r"as a result|owing to|so that|after|following)\b", re.I),
 }
+FIGURES = ("number", "distance", "money", "percent")  # question kinds answered by a figure
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\b(when|what (?:day|date|year|month|time)|which (?:day|date|year|month)|since when|"
@@ -54,9 +55,10 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (many|much)\b|\bnumber of\b")),
     ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|"
                          r"\b(?:in|to|from|at) (?:which|what) (?:city|country|state|town|place|region|province)\b")),
+    ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
+                          r"\bwhat (?:led|caused|prompted)\b")),
     ("name", re.compile(rf"\b(who|whom|whose|(?:the )?name of|what is (?:his|her|their) name)\b|^\s*name\b|"
                         rf"\bwhich (?!{_AUX}\b)[a-z]+|\bwhat (?!{_AUX}\b|\w+ed\b)[a-z]+")),
-    ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b")),
 )
 
 
@@ -159,6 +161,8 @@ class SentenceScorer:
         if kind == "name":  # a name the question does not already hold
             asked = set(lexical_tokens(question, self.lexicon))
             matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
+        elif kind in FIGURES:  # a figure of another year or period does not count
+            matches = [m.group(0) for m in figures_for(text, PATTERNS[kind], question)]
         else:
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if kind != "date" or not is_comparison_point(text, m.start())]

@@ -36,6 +36,38 @@ DISTANCE = re.compile(rf"\b{NUMBER}\s*(?:-\s*)?(?:kilomet(?:er|re)s?|km|miles?|m
 QUANTITY = re.compile(rf"\b(?!(?:19|20)\d\d\b)(?:{NUMBER}|{'|'.join(VAGUE_COUNTS)}|dozen)\b", re.I)
 
 
+# A figure belongs to another time when its clause says so ("up from 40,000 last year").
+_OTHER_TIME = re.compile(r"\b(?:last|previous|prior) (?:year|month|week|season|quarter)|"
+                         r"\ba year (?:earlier|ago|before)\b|\bup from\b|\bdown from\b|\bcompared (?:with|to)\b",
+                         re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def figures_for(text: str, pattern: re.Pattern[str], question: str) -> list[re.Match[str]]:
+    """The figures of `text` (matches of `pattern`) that can answer `question`: a figure whose clause names
+    another year than the question does, or says "last year" / "up from" when the question does not, is
+    about another time ("52,000 attended, up from 40,000 last year" answers "how many attended?" with 52,000).
+    """
+    asked_years = set(_YEAR.findall(question))
+    asked_other = _OTHER_TIME.search(question)
+    found = []
+    for match in pattern.finditer(text):
+        clause = _clause(text, match.start(), match.end())
+        years = set(_YEAR.findall(clause))
+        if asked_years and years and not years & asked_years:
+            continue
+        if not asked_years and not asked_other and _OTHER_TIME.search(clause):
+            continue
+        found.append(match)
+    return found
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    left = max(text.rfind(p, 0, start) for p in ",;:()—") + 1
+    rights = [i for i in (text.find(p, end) for p in ",;:()—") if i != -1]
+    return text[left:min(rights) if rights else len(text)]
+
+
 def number_value(text: str) -> float | None:
     """The value of a number as written ("1,200" -> 1200, "3.5 million" -> 3.5e6, "five" -> 5), else None."""
     text = text.strip().lower().replace("-", " ")
