@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.conflict import Sentence, key_date
+from rag.answer.conflict import Sentence, event_words, key_date
 from rag.retrieve.rerank import PATTERNS
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
@@ -70,25 +70,38 @@ def _with_unit(text: str, match: re.Match[str], focus: str | None, lexicon: Lexi
 
 
 def named_answer(sentence: Sentence, question: str, lexicon: Lexicon, place: bool = False) -> str | None:
-    """The proper name of the sentence that the question does not already hold, nearest the words the
-    question shares with the sentence; or the name "he"/"the retailer" stands for."""
+    """The proper name of the sentence that the question does not already hold, nearest the question's
+    event words; or the name "he"/"the retailer" stands for."""
     text = sentence.text
     asked = set(lexical_tokens(question, lexicon))
-    spots = [m.start() for m in re.finditer(r"\w+", text) if set(lexical_tokens(m.group(0), lexicon)) & asked]
+    names = proper_names(text)
+    # The answer sits next to what happened ("led by HTS", "the Wall Street Journal reported"): distance is
+    # measured to the question's event words (names excluded, even when the question is all lower case),
+    # or to any of its words when no event word occurs in the sentence.
+    named = {t for _, n in names for t in lexical_tokens(n, lexicon)}
+    events = event_words(question, lexicon) - named
+    words = [(m.start(), set(lexical_tokens(m.group(0), lexicon))) for m in re.finditer(r"[\w'-]+", text)]
+    spots = [i for i, t in words if t & events] or [i for i, t in words if t & asked]
     best: tuple[float, str] | None = None
-    for start, name in proper_names(text):
+    for start, name in names:
         tokens = set(lexical_tokens(name, lexicon))
-        if not tokens or tokens <= asked:
+        if not tokens or all(_held(t, asked) for t in tokens):
             continue
         if place and not re.search(r"\b(?:in|at|to|from|near|outside|of)\s+(?:the\s+)?$", text[:start]):
             continue
         distance = min((abs(start - s) for s in spots), default=0)
-        value = distance - (20 if len(name.split()) > 1 else 0) + (40 if tokens & asked else 0)
+        # Longer names are more often the answer; a name that shares words with the question rarely is.
+        value = distance - (20 if len(name.split()) > 1 else 0) + (40 if any(_held(t, asked) for t in tokens) else 0)
         if best is None or value < best[0]:
             best = (value, name)
     if best is not None:
         return best[1]
     return named_referent(text, previous_sentence(sentence))
+
+
+def _held(token: str, asked: set[str]) -> bool:
+    """The question holds this name word, or a longer form of it ("Syria" in "Syrian")."""
+    return token in asked or (len(token) >= 4 and any(a.startswith(token) for a in asked))
 
 
 def previous_sentence(sentence: Sentence) -> str:

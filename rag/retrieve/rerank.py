@@ -65,10 +65,10 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 def question_kind(question: str) -> str | None:
     """What the question asks for: date, distance, money, percent, number, place, name, reason or None."""
     q = question.lower()
-    for kind, rule in _KIND_RULES:
-        if rule.search(q):
-            return kind
-    return None
+    # The earliest cue decides ("Where was he when ..." asks for a place); at one spot, the first rule
+    # ("how much ... cost" is money before it is a number).
+    found = [(m.start(), i, kind) for i, (kind, rule) in enumerate(_KIND_RULES) if (m := rule.search(q))]
+    return min(found)[2] if found else None
 
 
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$|[.!?]\s*\[\d+\]$""")

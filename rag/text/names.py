@@ -13,10 +13,12 @@ from rag.text.normalize import fold
 # Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
 _NAME = re.compile(r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
                    r"[A-Z][\w'’.-]*[\w])*")
-# Words capitalised only because they start a sentence or a clause.
+# Words capitalised only because they start a sentence or a clause, and the names of days and months.
 _NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
 and or if when while this that these those it its he she they we i his her their our there here however
-meanwhile also earlier later last next according still yet so then now today yesterday""".split())
+meanwhile also earlier later last next according still yet so then now today yesterday monday tuesday
+wednesday thursday friday saturday sunday january february march april may june july august september
+october november december""".split())
 # One capitalised word naming a people or a creed ("Syrian", "Islamist", "Iraqi") describes, not names.
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ese|ish|ist|ists|ic|i)$")
 
