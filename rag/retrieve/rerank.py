@@ -77,9 +77,11 @@ _CAPTION = re.compile(r"^\s*(?:\(?(?:Photo|Image|Picture|Video|Credit|File photo
 
 
 def is_quotable(sentence: str) -> bool:
-    """False for a headline, a subhead, a caption or a line of site chrome: a line without a sentence's
-    closing punctuation, or a photo credit. Such lines are never quoted as an answer."""
+    """False for a headline, a subhead, a caption or a line of site chrome (a line without a sentence's
+    closing punctuation, or a photo credit), and for a question. Such lines are never quoted as an answer."""
     text = sentence.strip()
+    if text.rstrip("\"'”’)]").endswith("?"):  # a question (a quiz, a rhetorical one) answers nothing
+        return False
     return bool(_SENTENCE_END.search(text)) and not _CAPTION.match(text) and len(text.split()) >= 4
 
 

@@ -23,18 +23,49 @@ october november december""".split())
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ese|ish|ist|ists|ic|i)$")
 
 
+# Titles split a run into the names around them: "Southwest CEO Bob Jordan" is Southwest and Bob Jordan.
+_TITLES = frozenset("""ceo cfo chief president vice prime minister secretary senator sen rep representative gov
+governor mayor judge justice chairman chairwoman chair director ambassador spokesman spokeswoman spokesperson
+coach king queen prince princess pope dr mr mrs ms general gen commander founder""".split())
+# A dateline opens a story: "NEW YORK —", "Washington (CNN)".
+_DATELINE = re.compile(r"\s*(?:\([A-Z][\w .]*\))?\s*[—–-]|\s*\([A-Z][\w .]*\)")
+
+
 def proper_names(text: str) -> list[tuple[int, str]]:
-    """(offset, name) of each proper name in `text`, in order; leading and trailing common words trimmed."""
+    """(offset, name) of each proper name in `text`, in order; leading and trailing common words trimmed,
+    runs split at titles, a story's dateline left out."""
     out = []
-    for match in _NAME.finditer(text):
-        words = match.group(0).split()
-        start = match.start()
-        while words and fold(words[0]) in _NOT_NAMES:
-            start += len(words[0]) + 1
-            words = words[1:]
-        while words and fold(words[-1]) in _NOT_NAMES:
-            words = words[:-1]
+    for start, words in _runs(text):
         name = re.sub(r"['’]s$", "", " ".join(words))
+        if start == 0 and _DATELINE.match(text, len(" ".join(words))):
+            continue
         if name and not (len(words) == 1 and _DEMONYM.match(name)):
             out.append((start, name))
     return out
+
+
+def _runs(text: str) -> list[tuple[int, list[str]]]:
+    runs = []
+    for match in _NAME.finditer(text):
+        start = match.start()
+        current: list[str] = []
+        for word in match.group(0).split():
+            if fold(word).rstrip(".") in _TITLES:
+                if current:
+                    runs.append((start, current))
+                start += len(" ".join(current)) + len(word) + (2 if current else 1)
+                current = []
+            else:
+                current.append(word)
+        if current:
+            runs.append((start, current))
+    return [_trim(start, words) for start, words in runs if _trim(start, words)[1]]
+
+
+def _trim(start: int, words: list[str]) -> tuple[int, list[str]]:
+    while words and fold(words[0]) in _NOT_NAMES:
+        start += len(words[0]) + 1
+        words = words[1:]
+    while words and fold(words[-1]) in _NOT_NAMES:
+        words = words[:-1]
+    return start, words
