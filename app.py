@@ -20,6 +20,7 @@ import gradio as gr  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.models import Answer  # noqa: E402
+from rag.retrieve.timeframe import parse_as_of  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.ui import (  # noqa: E402
     FeedbackLog,
@@ -100,7 +101,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     default_mode = next(label for label, mode in MODES.items() if mode == settings.resolved_llm)
 
     def respond(question: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]], k: float,
-                mode_label: str) -> Iterator[tuple[Any, ...]]:
+                mode_label: str, as_of_text: str = "") -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat; the sources panel follows when it is done."""
         question = (question or "").strip()
         if not question:
@@ -113,7 +114,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         text = ""
         answer: Answer | None = None
         try:
-            for item in assistant.stream(question, history, k=int(k), llm=MODES.get(mode_label)):
+            as_of = parse_as_of(as_of_text)
+            for item in assistant.stream(question, history, k=int(k), llm=MODES.get(mode_label), as_of=as_of):
                 if isinstance(item, Answer):
                     answer = item
                 else:
@@ -140,18 +142,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         turns = [*turns, record]
         yield gr.skip(), chat, turns, render_panel([t["sources"] for t in turns if "sources" in t])
 
-    def ask(question: str, k: int = settings.top_k, mode: str = "", history: list[list[str]] | None = None
-            ) -> dict[str, Any]:
+    def ask(question: str, k: int = settings.top_k, mode: str = "", history: list[list[str]] | None = None,
+            as_of: str = "") -> dict[str, Any]:
         """Answer `question` with citations: the JSON of `rag ask --json`.
 
         `mode` is "extractive" or "openai" (empty: the server's default); `history` holds earlier
-        [question, answer] pairs for a follow-up.
+        [question, answer] pairs for a follow-up; `as_of` a YYYY-MM-DD day to answer as of (empty: today).
         """
         llm = MODES.get(mode, mode) or None  # the UI's labels work too
         if llm not in (None, "extractive", "openai"):
             raise gr.Error(f"mode must be 'extractive' or 'openai', not {mode!r}.")
         try:
-            answer = assistant.ask(question, [(q, a) for q, a in history or []], k=int(k), llm=llm)
+            answer = assistant.ask(question, [(q, a) for q, a in history or []], k=int(k), llm=llm,
+                                   as_of=parse_as_of(as_of))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
         return answer.to_dict()
@@ -189,6 +192,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             elem_id="mode",
                             info=None if llm_available else
                             "LLM answers need OPENAI_API_KEY or OPENAI_BASE_URL set when the app starts.")
+            as_of_box = gr.Textbox(label="As of (YYYY-MM-DD)", placeholder="today", elem_id="as-of", max_lines=1,
+                                   info="Answer as on that day: articles published later are not used.")
             new_chat = gr.Button("New conversation", size="sm")
             gr.Markdown("### Add articles")
             files = gr.File(file_count="multiple", label="txt, md, html, json, jsonl "
@@ -212,7 +217,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_panel([]), elem_id="sources")
 
-        chat_io = {"fn": respond, "inputs": [question, chatbot, turns, k, mode],
+        chat_io = {"fn": respond, "inputs": [question, chatbot, turns, k, mode, as_of_box],
                    "outputs": [question, chatbot, turns, sources], "api_visibility": "private",
                    "concurrency_id": CONCURRENCY, "concurrency_limit": 1}
         question.submit(**chat_io)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from rag.models import Answer, Passage
 from rag.retrieve.hybrid import HybridRetriever
 from rag.retrieve.rerank import SentenceScorer
 from rag.retrieve.spelling import correct_spelling, vocabulary
+from rag.retrieve.timeframe import as_of_lead, timeframe
 from rag.settings import Settings
 from rag.text.lexicon import Lexicon
 
@@ -90,25 +92,27 @@ class Assistant:
             self.__dict__.pop(name, None)
         return report
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The top-k passages for a question, numbered from 1."""
-        results = self.retriever.search(question, k or self.settings.top_k)
+    def retrieve(self, question: str, k: int | None = None, *, as_of: date | None = None) -> list[Passage]:
+        """The top-k passages for a question asked on `as_of` (default today), numbered from 1: nothing
+        published after that day, and passages from the period its words name ("this week") first."""
+        results = self.retriever.search(question, k or self.settings.top_k, timeframe(question, as_of))
         return [Passage(node=r.node, score=float(r.score or 0.0), number=i)  # type: ignore[arg-type]
                 for i, r in enumerate(results, start=1)]
 
     def ask(self, question: str, history: History | None = None, *, k: int | None = None,
-            llm: str | None = None) -> Answer:
-        """Answer a question (a follow-up when `history` is given) with citations."""
+            llm: str | None = None, as_of: date | None = None) -> Answer:
+        """Answer a question (a follow-up when `history` is given) with citations, as it would have been
+        answered on `as_of` (default today)."""
         answer: Answer | None = None
-        for item in self.stream(question, history, k=k, llm=llm):
+        for item in self.stream(question, history, k=k, llm=llm, as_of=as_of):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def stream(self, question: str, history: History | None = None, *, k: int | None = None,
-               llm: str | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas as the answer is written, then the final `Answer`."""
+               llm: str | None = None, as_of: date | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as the answer is written, then the final `Answer` (see `ask`)."""
         question = question.strip()
         if not question:
             raise RagError("The question is empty; ask something about the articles.")
@@ -117,14 +121,21 @@ class Assistant:
             raise RagError(f"Unknown answer mode {mode!r}: use extractive or openai.")
         generator = self._generator(mode)
         standalone = correct_spelling(self._condense(question, history or [], mode), self.vocabulary)
+        frame = timeframe(standalone, as_of)
         t0 = time.perf_counter()
-        passages = self.retrieve(standalone, k)
+        passages = self.retrieve(standalone, k, as_of=frame.as_of)
         t1 = time.perf_counter()
+        # A question tied to a period ("this week") is only right as of a date: the answer says which.
+        lead = as_of_lead(frame.as_of) if frame.time_bound else ""
+        if lead:
+            yield lead
         for item in generator.stream(standalone, passages):
             if isinstance(item, Answer):
                 item.question = question
                 item.rewritten_question = standalone if standalone != question else None
                 item.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1}
+                item.as_of = frame.as_of
+                item.text = lead + item.text
             yield item
 
     def _condense(self, question: str, history: History, mode: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.eval.runner import THRESHOLDS, eval_settings, format_table, make_judge, missed_thresholds, run
+from rag.eval.runner import THRESHOLDS, evaluate, format_table, missed_thresholds
 from rag.settings import Settings
 
 EPILOG = """environment: RAG_DATA_DIR (index location), RAG_TOP_K, RAG_LLM (auto|extractive|openai),
@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='e.g. "when did the army leave Hama?"')
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (same as Answer.to_dict())")
     ask.add_argument("--k", type=int, default=None, help="number of passages to retrieve (default: RAG_TOP_K=5)")
+    ask.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                     help="answer as on that day: nothing published later is used (default: today)")
     ask.add_argument("--llm", choices=["extractive", "openai"], default=None,
                      help="answer mode (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)")
 
@@ -46,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "over its own index of seeds/, and score answers, retrieval, refusals and "
                                     "citations. Prints a table, writes report.json and report.html, and exits "
                                     "with status 1 when a --min-* threshold is missed.")
+    ev.add_argument("--corpus", type=Path, default=None, metavar="DIR",
+                    help="score over this folder of articles instead of seeds/ (its index is built once and "
+                         "cached by content); needs --gold")
     ev.add_argument("--gold", type=Path, default=None, help="gold JSONL file (default: eval/gold.jsonl)")
     ev.add_argument("--llm", choices=["extractive", "openai"], default=None, help="answer mode (as for ask)")
     ev.add_argument("--k", type=int, default=None, help="passages per question (default: RAG_TOP_K=5)")
@@ -97,7 +102,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.k is not None and args.k < 1:
         raise RagError("--k must be at least 1.")
-    answer = Assistant(settings).ask(args.question, k=args.k, llm=args.llm)
+    from rag.retrieve.timeframe import parse_as_of
+
+    as_of = parse_as_of(args.as_of)
+    answer = Assistant(settings).ask(args.question, k=args.k, llm=args.llm, as_of=as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -114,11 +122,12 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.assistant import Assistant
     from rag.eval.gold import load_gold
     from rag.eval.report import write_reports
     from rag.settings import PROJECT_ROOT
 
+    if args.corpus is not None and args.gold is None:
+        raise RagError("--corpus needs --gold FILE: the questions to ask about those articles.")
     gold_path = args.gold or PROJECT_ROOT / "eval" / "gold.jsonl"
     if not gold_path.exists():
         raise RagError(f"Gold file {gold_path} not found; pass --gold PATH.")
@@ -130,16 +139,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     k = args.k or settings.top_k
     if k < 1:
         raise RagError("--k must be at least 1.")
-    assistant = Assistant(eval_settings(settings))
-    # Bring the eval's own index in step with seeds/ (incremental: embeds only what changed), so scores
-    # never come from chunks an older version of the pipeline made.
-    assistant.ingest(assistant.settings.seeds_dir)
     mode = args.llm or settings.resolved_llm
-    summary, results = run(assistant, gold, k=k, llm=mode, judge=make_judge(args.judge, assistant),
-                           progress=not args.quiet)
+    summary, results = evaluate(gold, settings=settings, corpus=args.corpus, k=k, llm=mode, judge=args.judge,
+                                progress=not args.quiet)
     out = args.out or PROJECT_ROOT / "eval" / "out"
-    run_info = {"gold": str(gold_path), "mode": mode, "k": k, "judge": args.judge,
-                "model": settings.openai_model if mode == "openai" else None}
+    run_info = {"gold": str(gold_path), "corpus": str(args.corpus or "seeds/"), "mode": mode, "k": k,
+                "judge": args.judge, "model": settings.openai_model if mode == "openai" else None}
     json_path, html_path = write_reports(summary, results, out, run_info)
     print(format_table(summary))
     print(f"\nreports: {json_path} and {html_path}")

@@ -10,6 +10,11 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 
+def day_number(day: date | None) -> int:
+    """A date as the int YYYYMMDD (comparable in Chroma `where` filters); 0 for no date."""
+    return day.year * 10000 + day.month * 100 + day.day if day else 0
+
+
 @dataclass
 class Article:
     """One cleaned article. `text` is what chunk spans and citation offsets point into."""
@@ -32,6 +37,8 @@ class Article:
                 meta[key] = value
         if self.published:
             meta["published"] = self.published.isoformat()
+        # An int Chroma can compare ("$lte" as_of), 0 when undated so undated articles stay eligible.
+        meta["published_day"] = day_number(self.published)
         return meta
 
 
@@ -103,6 +110,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)  # e.g. "LLM unreachable, answered extractively"
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens for LLM answers
+    as_of: date | None = None  # the day the question was asked as of (nothing published later was used)
 
     @property
     def refused(self) -> bool:
@@ -120,6 +128,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
         }
+        if self.as_of:
+            data["as_of"] = self.as_of.isoformat()
         if self.rewritten_question:
             data["rewritten_question"] = self.rewritten_question
         if self.notes:

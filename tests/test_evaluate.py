@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections import Counter
+from datetime import date
 from html import escape
 from pathlib import Path
 
@@ -428,15 +429,27 @@ GOOD = json.dumps(
 )
 
 
+def test_load_gold_is_lenient(tmp_path: Path):
+    """Only id, question and answers are needed; a free type label is kept; unknown fields are ignored."""
+    free = json.dumps({"id": "x2", "question": "q?", "answers": ["a"], "type": "trivia", "as_of": "2023/01/05",
+                       "wrong_answers": ["b"]})
+    unanswerable = json.dumps({"id": "x3", "question": "q?", "answers": []})
+    good, trivia, none = load_gold(write_lines(tmp_path, GOOD, free, unanswerable))
+    assert (trivia.type, trivia.answerable, trivia.answers_all, trivia.supporting_docs) == ("trivia", True, [], [])
+    assert trivia.as_of == date(2023, 1, 5) and good.as_of is None
+    assert trivia.extra == {"wrong_answers": ["b"]}
+    assert (none.type, none.answerable) == ("unanswerable", False)
+
+
 def test_load_gold_names_the_bad_line(tmp_path: Path):
     with pytest.raises(RagError, match=r"gold.jsonl:2: not valid JSON"):
         load_gold(write_lines(tmp_path, GOOD, '{"id": "x2", '))
     missing = json.dumps({"id": "x2", "question": "q?"})
     with pytest.raises(RagError, match=r":3: missing field\(s\) answers"):
         load_gold(write_lines(tmp_path, GOOD, "", missing))
-    unknown = GOOD.replace('"factoid"', '"trivia"').replace('"x1"', '"x2"')
-    with pytest.raises(RagError, match=r":2: unknown type 'trivia'"):
-        load_gold(write_lines(tmp_path, GOOD, unknown))
+    bad_date = GOOD.replace('"x1"', '"x2"').replace('"factoid"', '"factoid", "as_of": "next week"')
+    with pytest.raises(RagError, match=r":2: 'as_of' 'next week' is not a date"):
+        load_gold(write_lines(tmp_path, GOOD, bad_date))
     with pytest.raises(RagError, match="duplicate id"):
         load_gold(write_lines(tmp_path, GOOD, GOOD))
     wrong = GOOD.replace('"answerable": true', '"answerable": "yes"')

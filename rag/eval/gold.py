@@ -1,8 +1,15 @@
 """The gold set: loading and validating eval/gold.jsonl (format in eval/README.md).
 
 Data shapes:
-    gold line   {"id", "question", "answers": [str], "answers_all": [str], "supporting_docs": [doc stem],
-                 "type", "answerable": bool, "note"?: str, ...unknown keys kept in GoldItem.extra}
+    gold line   {"id", "question", "answers": [str], "answers_all"?: [str], "supporting_docs"?: [doc stem],
+                 "type"?: str, "answerable"?: bool, "as_of"?: "YYYY-MM-DD", "note"?: str,
+                 ...unknown keys kept in GoldItem.extra and otherwise ignored}
+
+Read leniently, so gold files written for other corpora work: `answers_all` and `supporting_docs` default to
+empty (document metrics then do not apply), `answerable` to whether any answer is given, `type` to
+"factoid" (or "unanswerable"). A known type keeps its meaning (an "unanswerable" item must be refused, a
+"conflict" one must cite every supporting article); any other label is just a slice of the report.
+`as_of` is the day the question is asked as of (`Assistant.ask(..., as_of=...)`).
     doc stem    the article's file name without extension: "000_0acf8dbdca9c3ed5" for doc_id
                 "000_0acf8dbdca9c3ed5.txt" (or "sub/000_0acf8dbdca9c3ed5.txt")
 
@@ -13,21 +20,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rag.errors import RagError
 
 TYPES = ("factoid", "numeric", "temporal", "list", "multi-doc", "conflict", "unanswerable", "paraphrase")
-_REQUIRED: dict[str, type] = {
-    "id": str,
-    "question": str,
-    "answers": list,
-    "answers_all": list,
-    "supporting_docs": list,
-    "type": str,
-    "answerable": bool,
-}
+_REQUIRED: dict[str, type] = {"id": str, "question": str, "answers": list}
+_OPTIONAL: dict[str, type] = {"answers_all": list, "supporting_docs": list, "type": str, "answerable": bool,
+                              "note": str, "as_of": str}
 
 
 @dataclass
@@ -43,6 +45,7 @@ class GoldItem:
     answerable: bool
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # keys this loader does not know, kept as they are
+    as_of: date | None = None  # ask the question as of this day (None: today)
 
 
 def load_gold(path: str | Path) -> list[GoldItem]:
@@ -78,38 +81,39 @@ def _gold_item(raw: Any, where: str) -> GoldItem:
     missing = [key for key in _REQUIRED if key not in raw]
     if missing:
         raise RagError(f"{where}: missing field(s) {', '.join(missing)}.")
-    for key, kind in _REQUIRED.items():
-        if not isinstance(raw[key], kind):
+    for key, kind in (_REQUIRED | _OPTIONAL).items():
+        if key in raw and raw[key] is not None and not isinstance(raw[key], kind):
             got = type(raw[key]).__name__
             raise RagError(f"{where}: field {key!r} must be a {kind.__name__}, not {got}.")
-    for key in ("answers", "answers_all", "supporting_docs"):
-        if not all(isinstance(v, str) and v.strip() for v in raw[key]):
+    answers, answers_all = list(raw["answers"]), list(raw.get("answers_all") or [])
+    supporting = list(raw.get("supporting_docs") or [])
+    for key, values in (("answers", answers), ("answers_all", answers_all), ("supporting_docs", supporting)):
+        if not all(isinstance(v, str) and v.strip() for v in values):
             raise RagError(f"{where}: field {key!r} must hold non-empty strings only.")
-    if any(not alt.strip() for entry in raw["answers_all"] for alt in entry.split("|")):
+    if any(not alt.strip() for entry in answers_all for alt in entry.split("|")):
         raise RagError(f"{where}: an answers_all entry has an empty '|' alternative.")
-    if raw["type"] not in TYPES:
-        raise RagError(f"{where}: unknown type {raw['type']!r}; expected one of {', '.join(TYPES)}.")
-    if raw["type"] == "unanswerable" and raw["answerable"]:
+    answerable = raw.get("answerable")
+    if answerable is None:
+        answerable = bool(answers or answers_all) and raw.get("type") != "unanswerable"
+    kind = str(raw.get("type") or ("factoid" if answerable else "unanswerable")).strip()
+    if kind == "unanswerable" and answerable:
         raise RagError(f"{where}: type 'unanswerable' needs \"answerable\": false.")
-    if raw["answerable"] and not (raw["answers"] or raw["answers_all"]):
+    if answerable and not (answers or answers_all):
         raise RagError(f"{where}: an answerable question needs 'answers' or 'answers_all'.")
-    if raw["answerable"] and not raw["supporting_docs"]:
-        raise RagError(f"{where}: an answerable question needs 'supporting_docs'.")
-    note = raw.get("note", "")
-    if not isinstance(note, str):
-        raise RagError(f"{where}: field 'note' must be a str.")
-    extra = {k: v for k, v in raw.items() if k not in _REQUIRED and k != "note"}
-    return GoldItem(
-        raw["id"],
-        raw["question"],
-        list(raw["answers"]),
-        list(raw["answers_all"]),
-        list(raw["supporting_docs"]),
-        raw["type"],
-        raw["answerable"],
-        note,
-        extra,
-    )
+    if kind == "conflict" and not supporting:
+        raise RagError(f"{where}: a 'conflict' question needs 'supporting_docs' (both sides must be cited).")
+    extra = {k: v for k, v in raw.items() if k not in _REQUIRED and k not in _OPTIONAL}
+    return GoldItem(raw["id"], raw["question"], answers, answers_all, supporting, kind, answerable,
+                    raw.get("note") or "", extra, _as_of(raw.get("as_of"), where))
+
+
+def _as_of(value: str | None, where: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError as exc:
+        raise RagError(f"{where}: 'as_of' {value!r} is not a date like 2025-02-14.") from exc
 
 
 def doc_stem(doc_id: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
@@ -54,7 +56,7 @@ def run(assistant: Assistant, gold: Sequence[GoldItem], *, k: int, llm: str | No
     """Answer and score every gold item; returns the summary and the per-question results."""
     results = []
     for item in tqdm(gold, desc="Evaluating", unit="question", disable=not progress):
-        answer = assistant.ask(item.question, k=k, llm=llm)
+        answer = assistant.ask(item.question, k=k, llm=llm, as_of=item.as_of)
         results.append(result_from_answer(item, answer, k=k, judge=judge))
     model = assistant.settings.openai_model if results and results[0].mode == "openai" else None
     prices_path = PROJECT_ROOT / "eval" / "prices.json"
@@ -65,9 +67,46 @@ def run(assistant: Assistant, gold: Sequence[GoldItem], *, k: int, llm: str | No
     return summarize(results, model=model, prices=prices), results
 
 
-def eval_settings(settings: Settings) -> Settings:
-    """The eval gets its own index of the seeds, so the user's own articles never skew the scores."""
-    return settings.with_(data_dir=settings.data_dir / "eval", collection="eval_seeds")
+def eval_settings(settings: Settings, corpus: Path | None = None) -> Settings:
+    """The eval gets its own index, so the user's own articles never skew the scores: of the seeds by
+    default, or of `corpus`, cached under a key of its content, the pipeline version and the settings
+    that shape the index (`corpus_key`), so a second run over the same folder embeds nothing."""
+    if corpus is None:
+        return settings.with_(data_dir=settings.data_dir / "eval", collection="eval_seeds")
+    # seeds_dir is what an empty index is first built from: the corpus, never the seeds mixed into it.
+    return settings.with_(data_dir=settings.data_dir / "eval" / "corpora" / corpus_key(corpus, settings),
+                          collection="eval_corpus", seeds_dir=corpus)
+
+
+def corpus_key(corpus: Path, settings: Settings) -> str:
+    """A short hash of every file under `corpus` (names and bytes), the pipeline version and the index
+    settings (embedding model, chunk size and overlap): a new key means a new index."""
+    from rag.ingest.embed import embedder_name
+    from rag.ingest.pipeline import PIPELINE_VERSION
+
+    if not corpus.is_dir():
+        raise RagError(f"--corpus {corpus} is not a folder of articles.")
+    digest = hashlib.sha256(f"v{PIPELINE_VERSION}:{embedder_name(settings)}:{settings.chunk_size}/"
+                            f"{settings.chunk_overlap}\n".encode())
+    for path in sorted(corpus.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(corpus).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def evaluate(gold: Sequence[GoldItem], *, settings: Settings, corpus: Path | None = None, k: int | None = None,
+             llm: str | None = None, judge: str = "lexical",
+             progress: bool = True) -> tuple[dict[str, Any], list[QuestionResult]]:
+    """Score `gold` over the eval's own index of `corpus` (default: the seeds), built or brought in step
+    first (incrementally: only new or changed articles are embedded). What `rag eval` runs."""
+    from rag.assistant import Assistant
+
+    assistant = Assistant(eval_settings(settings, corpus))
+    # Never score chunks an older version of the pipeline made: ingest is a no-op when all is current.
+    assistant.ingest(assistant.settings.seeds_dir, progress=progress)
+    return run(assistant, gold, k=k or settings.top_k, llm=llm or settings.resolved_llm,
+               judge=make_judge(judge, assistant), progress=progress)
 
 
 TABLE_COLUMNS = (("n", "n"), ("correct", "acc"), ("f1", "F1"), ("answer_recall_at_1", "ansR@1"),

@@ -103,8 +103,9 @@ def keep_lexicon(folder: Path, settings: Settings) -> None:
 
 
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest
-# instead of silently serving chunks made by older code (2: resolved "dates" metadata, closing quotes).
-PIPELINE_VERSION = 2
+# instead of silently serving chunks made by older code (2: resolved "dates" metadata, closing quotes;
+# 3: "published_day" for as_of filtering).
+PIPELINE_VERSION = 3
 
 
 def chunk_identity(article: Article, settings: Settings) -> str:

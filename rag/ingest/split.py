@@ -26,9 +26,9 @@ from rag.text.sentences import sentence_spans
 Span = tuple[int, int]  # [start, end) character offsets into article.text
 
 # Embeddings see the title with the chunk text; hashes, paths and counters would only add noise.
-EMBED_EXCLUDED = ["doc_id", "source", "content_hash", "chunk", "url", "outlet", "published"]
+EMBED_EXCLUDED = ["doc_id", "source", "content_hash", "chunk", "url", "outlet", "published", "published_day"]
 # The LLM sees title, outlet and date (useful for "when" questions), not file bookkeeping.
-LLM_EXCLUDED = ["doc_id", "source", "content_hash", "chunk", "url"]
+LLM_EXCLUDED = ["doc_id", "source", "content_hash", "chunk", "url", "published_day"]
 _MAX_CHARS_PER_TOKEN = 32
 _CLOSING = "\"'”’)]»"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,6 +22,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.errors import RagError
+from rag.retrieve.timeframe import chroma_filter
 from rag.settings import Settings
 
 EMBED_KEY = "embed_model"
@@ -87,12 +89,14 @@ class Store:
         return [_to_node(meta, doc) for meta, doc in zip(got["metadatas"] or [], got["documents"] or [],
                                                          strict=True)]
 
-    def query(self, embedding: list[float], k: int) -> list[tuple[TextNode, float]]:
-        """The k nearest chunks with their similarity (1 - cosine distance)."""
+    def query(self, embedding: list[float], k: int, as_of: date | None = None) -> list[tuple[TextNode, float]]:
+        """The k nearest chunks with their similarity (1 - cosine distance); with `as_of`, only chunks
+        of articles published on or before that day (or undated)."""
         if self.count() == 0:
             return []
+        where = {"where": chroma_filter(as_of)} if as_of else {}
         result = self.vector_store.query(VectorStoreQuery(query_embedding=embedding,
-                                                          similarity_top_k=min(k, self.count())))
+                                                          similarity_top_k=min(k, self.count())), **where)
         nodes = [n for n in result.nodes or [] if isinstance(n, TextNode)]
         return list(zip(nodes, result.similarities or [0.0] * len(nodes), strict=False))
 
