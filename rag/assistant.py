@@ -23,7 +23,7 @@ from rag.retrieve.rerank import SentenceScorer
 from rag.retrieve.spelling import IndexVocabulary, correct_spelling
 from rag.retrieve.timeframe import as_of_lead, timeframe
 from rag.settings import Settings
-from rag.text.lexicon import Aliases
+from rag.text.lexicon import Lexicon, corpus_lexicon
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 T = TypeVar("T")
@@ -76,9 +76,10 @@ class Assistant:
         return make_embedder(self.settings)
 
     @_Once
-    def aliases(self) -> Aliases:
-        """The name-variant table."""
-        return Aliases.load(self.settings.aliases_path)
+    def lexicon(self) -> Lexicon:
+        """The corpus lexicon (name variants, word groups): RAG_LEXICON_PATH, else the lexicon.json files
+        of the ingested folders, else none."""
+        return corpus_lexicon(self.settings.lexicon_path, self.settings.lexicon_file)
 
     @_Once
     def store(self) -> Store:
@@ -88,12 +89,12 @@ class Assistant:
     @_Once
     def retriever(self) -> HybridRetriever:
         """Hybrid dense + BM25 retriever over the store."""
-        return HybridRetriever(self.store, self.embedder, self.settings, self.aliases, scorer=self.scorer)
+        return HybridRetriever(self.store, self.embedder, self.settings, self.lexicon, scorer=self.scorer)
 
     @_Once
     def scorer(self) -> SentenceScorer:
         """Sentence scoring shared by the reranker and the extractive answerer (one vector cache)."""
-        return SentenceScorer(self.embedder, self.aliases)
+        return SentenceScorer(self.embedder, self.lexicon, self.settings.answer)
 
     @_Once
     def vocabulary(self) -> IndexVocabulary:
@@ -106,10 +107,13 @@ class Assistant:
         with self._lock:  # one writer at a time; questions keep using the current retriever meanwhile
             if rebuild:
                 self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
-                for part in ("retriever", "vocabulary"):  # they hold the store that was just replaced
-                    self.__dict__.pop(part, None)
-            # The lexical index and the vocabulary are read from disk per question: nothing to refresh here.
-            return ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
+                self.settings.lexicon_file.unlink(missing_ok=True)  # starting over forgets old lexicons too
+            report = ingest_path(Path(path), self.store, self.embedder, self.settings, progress=progress)
+            # The lexical index and vocabulary are read from disk per question, but a folder's lexicon.json
+            # may have joined the index's lexicon: parts holding the old one (or the old store) are rebuilt.
+            for name in ("retriever", "vocabulary", "lexicon", "scorer"):
+                self.__dict__.pop(name, None)
+            return report
 
     def seed_if_empty(self) -> IngestReport | None:
         """Index the demo articles of ``seeds/`` when the index holds nothing; the report, or None when
@@ -185,4 +189,4 @@ class Assistant:
     def _generator(self, mode: str) -> Generator:
         if mode == "openai":
             return OpenAIGenerator(self.settings)
-        return ExtractiveGenerator(self.scorer, self.settings.min_support)
+        return ExtractiveGenerator(self.scorer)

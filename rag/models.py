@@ -131,6 +131,7 @@ class Answer:
     question: str
     text: str
     kind: AnswerKind  # the outcome, typed: readers never infer it from the wording
+    short: str | None = None  # the answer itself ("5 December", "$48 million", "Hossein Akbari"), if known
     citations: list[Citation] = field(default_factory=list)
     mode: str = "extractive"
     rewritten_question: str | None = None  # the standalone form used for retrieval, if it differs
@@ -151,6 +152,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "kind": self.kind,
+            "short": self.short,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,

@@ -18,6 +18,7 @@ import pytest
 from rag import Assistant, Settings
 from rag.errors import RagError
 from rag.models import Answer
+from rag.text.lexicon import Lexicon
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +232,34 @@ def test_many_threads_on_one_fresh_assistant_seed_once_and_get_their_own_answers
         got = answer.to_dict()
         got.pop("notes", None)
         assert got == alone[question]
+
+
+def test_short_answers_on_a_new_corpus_without_a_lexicon(tmp_path: Path) -> None:
+    """The issue's examples: a headline is never the answer, "how much ... cost" wants money, a count belongs
+    to the event asked about, and "the retailer" is named. No lexicon.json: nothing seed-specific helps."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "bridge.txt").write_text(
+        "Two years on, the Elm Street bridge reopens\n\nThe Elm Street bridge reopened to traffic on Friday after "
+        "two years of work. The repair cost $48 million, city officials said, and was paid for by a state grant. "
+        "Commuters welcomed the shorter drive.\n")
+    (articles / "festival.txt").write_text(
+        "Riverside Jazz Festival draws record crowd\n\nThe Riverside Jazz Festival drew 52,000 people this "
+        "weekend, organisers said. Last year's festival was attended by 40,000 people. Next year's dates have "
+        "not been announced.\n")
+    (articles / "retail.txt").write_text(
+        "Walmart cuts forecast\n\nWalmart cut its profit forecast on Monday. The retailer said shoppers were "
+        "spending less on clothes and electronics because food and fuel prices had risen sharply.\n")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", seeds_dir=articles, llm="extractive"))
+    assert assistant.lexicon == Lexicon()  # no lexicon.json in that folder
+
+    cost = assistant.ask("how much did the bridge repair cost?")
+    assert cost.short == "$48 million" and cost.text.startswith("$48 million: “The repair cost")
+    assert "reopens" not in cost.text  # the headline is not quoted
+
+    crowd = assistant.ask("how many people attended the festival?")
+    assert crowd.short == "52,000 people", crowd.text
+
+    who = assistant.ask("Which retailer said shoppers were spending less on clothes?")
+    assert who.short == "Walmart" and who.text.startswith("Walmart: “The retailer said"), who.text
+    assert who.to_dict()["short"] == "Walmart"

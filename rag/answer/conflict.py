@@ -14,8 +14,9 @@ from datetime import date
 from typing import Protocol
 
 from rag.models import Passage
-from rag.text.dates import DateMention, format_resolved, resolve_dates
-from rag.text.lexicon import Aliases
+from rag.text.dates import DateMention, format_resolved, is_comparison_point, resolve_dates
+from rag.text.lexicon import Lexicon
+from rag.text.numbers import number_value
 from rag.text.tokens import lexical_tokens
 
 
@@ -72,13 +73,15 @@ def published(passage: Passage) -> date | None:
         return None
 
 
-def key_date(sentence: Sentence, question: str, aliases: Aliases) -> KeyDate | None:
+def key_date(sentence: Sentence, question: str, lexicon: Lexicon) -> KeyDate | None:
     """The date mention in the sentence nearest the question's words (day-precise mentions first)."""
     pub = published(sentence.passage)
-    mentions = [m for m in resolve_dates(sentence.text, pub) if m.granularity != "year" or m.resolved]
+    mentions = [m for m in resolve_dates(sentence.text, pub)
+                if (m.granularity != "year" or m.resolved) and not is_comparison_point(sentence.text, m.start)]
     if not mentions:
         return None
-    q_tokens = set(lexical_tokens(question, aliases))
+    q_tokens = set(lexical_tokens(question, lexicon))
+    events = event_words(question, lexicon)
     text = sentence.text
     # A date belongs to the clause it sits in: "attack on Aleppo since last Wednesday, completely taking
     # control of the city yesterday" dates the attack and the taking separately.
@@ -87,34 +90,34 @@ def key_date(sentence: Sentence, question: str, aliases: Aliases) -> KeyDate | N
     def relevance(m: DateMention) -> float:
         i = max(j for j, b in enumerate(bounds) if b <= m.start)
         clause = text[bounds[i]:bounds[min(i + 1, len(bounds) - 1)]]
-        hits = q_tokens & set(lexical_tokens(clause, aliases))
+        hits = q_tokens & set(lexical_tokens(clause, lexicon))
         # A date dates an event: the question's verb ("take", "leave", "begin") outweighs a place name.
-        weight = sum(1.5 if t.startswith("word") else 1.0 for t in hits)
+        weight = sum(1.5 if t in events else 1.0 for t in hits)
         return weight + (0.5 if m.granularity == "day" else 0.0)
 
     return KeyDate(max(mentions, key=relevance), pub)
 
 
-def date_conflict(best: Sentence, ranked: list[Sentence], question: str, aliases: Aliases,
+def date_conflict(best: Sentence, ranked: list[Sentence], question: str, lexicon: Lexicon,
                   min_score: float) -> tuple[KeyDate, Sentence, KeyDate] | None:
     """Another article's sentence, nearly as relevant, that dates the event differently.
 
     Among the other articles' dated sentences, one that uses the question's event word ("take control" ~
     "came under the control") beats one that merely mentions the same places.
     """
-    mine = key_date(best, question, aliases)
+    mine = key_date(best, question, lexicon)
     if mine is None or mine.day is None:
         return None
-    events = event_words(question, aliases)
+    events = event_words(question, lexicon)
     rivals = []
     for other in ranked[1:]:
         if other.passage.source_key == best.passage.source_key:
             continue
-        has_event = bool(events & set(lexical_tokens(other.text, aliases)))
+        has_event = bool(events & set(lexical_tokens(other.text, lexicon)))
         # A sentence about the same event may word the rest differently, so it needs less overall support.
         if other.score < (0.7 if has_event else 1.0) * min_score:
             continue
-        theirs = key_date(other, question, aliases)
+        theirs = key_date(other, question, lexicon)
         if theirs is not None and theirs.day is not None and theirs.day != mine.day:
             rivals.append((has_event, other.score, other, theirs))
     if not rivals:
@@ -123,20 +126,18 @@ def date_conflict(best: Sentence, ranked: list[Sentence], question: str, aliases
     return mine, other, theirs
 
 
-def event_words(question: str, aliases: Aliases) -> set[str]:
-    """The question's event verbs and nouns (the alias table's word groups: take, leave, begin, ...)."""
-    return {t for t in lexical_tokens(question, aliases) if t.startswith("word")}
-
-
-_WORD_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "fifty": 50, "hundred": 100}
+def event_words(question: str, lexicon: Lexicon) -> set[str]:
+    """The question's event words: its lower-case content words ("take", "control", "begin"), as lexical
+    tokens. Capitalised words are the names of who and where, not of what happened."""
+    lower = " ".join(w for w in re.findall(r"[\w'-]+", question)[1:] if not w[:1].isupper())
+    return set(lexical_tokens(lower, lexicon))
 
 
 @dataclass
 class KeyNumber:
     """The count or distance a sentence gives for what the question asks about."""
 
-    text: str  # as written: "20", "five kilometers"
+    text: str  # as written: "20", "five kilometers", "$48 million"
     value: float
 
     def describe(self) -> str:
@@ -144,50 +145,37 @@ class KeyNumber:
         return self.text
 
 
-def key_number(sentence: Sentence, pattern: re.Pattern[str], focus: str | None, aliases: Aliases) -> KeyNumber | None:
+def key_number(sentence: Sentence, pattern: re.Pattern[str], focus: str | None, lexicon: Lexicon) -> KeyNumber | None:
     """The number nearest the counted thing ("20 people": focus "people"), or the first one."""
     text = sentence.text
-    matches = [m for m in pattern.finditer(text) if _value(m.group(0)) is not None]
+    matches = [m for m in pattern.finditer(text) if number_value(m.group(0)) is not None]
     if not matches:
         return None
     if focus:
-        spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), aliases) == [focus]]
+        spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
         if not spots:
             return None
         match = min(matches, key=lambda m: min(abs(m.start() - s) for s in spots))
     else:
         match = matches[0]
-    value = _value(match.group(0))
+    value = number_value(match.group(0))
     return KeyNumber(match.group(0).strip(), value) if value is not None else None
 
 
-def _value(text: str) -> float | None:
-    word = re.match(r"[\d,.]+|[a-z]+", text.strip().lower())
-    if not word:
-        return None
-    token = word.group(0)
-    if token[0].isdigit():
-        try:
-            return float(token.replace(",", "").rstrip("."))
-        except ValueError:
-            return None
-    return _WORD_VALUES.get(token)
-
-
 def number_conflict(best: Sentence, ranked: list[Sentence], pattern: re.Pattern[str], focus: str | None,
-                    aliases: Aliases, min_score: float) -> tuple[KeyNumber, Sentence, KeyNumber] | None:
+                    lexicon: Lexicon, min_score: float) -> tuple[KeyNumber, Sentence, KeyNumber] | None:
     """Another article's sentence, nearly as relevant, that gives a different count for the same thing.
 
     Only sentences that name the counted thing ("people" in "how many people") take part, so two different
     quantities that merely share a sentence's topic are not reported as a disagreement.
     """
-    mine = key_number(best, pattern, focus, aliases)
+    mine = key_number(best, pattern, focus, lexicon)
     if mine is None or focus is None:
         return None
     for other in ranked[1:]:
         if other.passage.source_key == best.passage.source_key or other.score < min_score:
             continue
-        theirs = key_number(other, pattern, focus, aliases)
+        theirs = key_number(other, pattern, focus, lexicon)
         if theirs is not None and theirs.value != mine.value:
             return mine, other, theirs
     return None

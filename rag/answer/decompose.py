@@ -13,7 +13,6 @@ _WH = r"(?:who|whom|whose|what|when|where|which|how|why)"
 _SECOND_QUESTION = re.compile(rf",?\s+(?:and|or)\s+(?={_WH}\b)", re.I)
 _LEAD = re.compile(r"^\s*(name|list|(?:who|what) (?:is|are|was|were)|which \w+(?: \w+)?)\s+(.+)$", re.I)
 _AND = re.compile(r"\s+and\s+(?:that\s+)?", re.I)
-_PAIR = re.compile(r"\b([A-Z][a-z]+) and ([A-Z][a-z]+)\b(?= [a-z])")
 _CHOICE = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have|will|would)\b.*\S\s+or\s+\S", re.I)
 
 
@@ -24,9 +23,6 @@ def sub_questions(question: str) -> list[str]:
         return parts
     if _CHOICE.match(question):
         return _alternatives(question)
-    pair = _PAIR.search(question)
-    if pair:  # "the Iranian and Russian spokespeople" -> one question about each
-        return [question[:pair.start()] + name + question[pair.end():] for name in pair.groups()]
     lead = _LEAD.match(question)
     if lead:
         halves = _AND.split(lead.group(2))

@@ -1,8 +1,9 @@
-"""The offline answerer: quote the sentences that best answer the question, cited; or refuse.
+"""The offline answerer: the short answer first, then the quoted sentence(s) it rests on, cited; or refuse.
 
-Sentences are scored by `rag.retrieve.rerank.SentenceScorer`; below `min_support` the answer is "The articles don't
-say". For "when" questions the quoted date is read against the article's dateline, and two articles that
-date the event differently are both quoted (`rag.answer.conflict`).
+Sentences are scored by `rag.retrieve.rerank.SentenceScorer`; below `AnswerConfig.min_support` the answer is
+"The articles don't say". The short answer (a date, a figure, a name, a place) is read from the best
+sentence (`rag.answer.short`); dates are read against the article's dateline, and two articles that date or
+count the event differently are both quoted (`rag.answer.conflict`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rag.answer.citations import REFUSAL
-from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, key_date, number_conflict
+from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict
 from rag.answer.decompose import sub_questions
+from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
-from rag.retrieve.rerank import PATTERNS, Candidate, SentenceScorer, question_kind
+from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, question_kind
 
 
 class ExtractiveGenerator:
@@ -21,10 +23,11 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, scorer: SentenceScorer, min_support: float) -> None:
+    def __init__(self, scorer: SentenceScorer) -> None:
         self.scorer = scorer
-        self.aliases = scorer.aliases
-        self.min_support = min_support
+        self.lexicon = scorer.lexicon
+        self.config = scorer.config
+        self.min_support = scorer.config.min_support
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every sentence of the passages, best supported first."""
@@ -39,35 +42,25 @@ class ExtractiveGenerator:
         if not ranked or ranked[0].score < self.min_support:
             return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
         kind = question_kind(question)
+        rival_floor = self.config.conflict_share * ranked[0].score
         if kind == "date":
-            ranked = self._prefer_days(ranked, question)
-            conflict = date_conflict(ranked[0], ranked, question, self.aliases, 0.7 * ranked[0].score)
+            conflict = date_conflict(ranked[0], ranked, question, self.lexicon, rival_floor)
             if conflict:
                 return self._disagreement(question, passages, ranked[0], *conflict)
-        if kind in ("number", "distance"):
+        if kind in FIGURES:
             counted = number_conflict(ranked[0], ranked, PATTERNS[kind], self.scorer.focus(question),
-                                      self.aliases, 0.7 * ranked[0].score)
+                                      self.lexicon, rival_floor)
             if counted:
                 return self._disagreement(question, passages, ranked[0], *counted)
         chosen = self._choose(ranked)
+        short = self._short(chosen[0], kind, question)
         parts = [self._render(c, kind, question) for c in chosen]
         citations = [_citation(c) for c in chosen]
         return Answer(question=question, text=" ".join(parts), kind="answer", citations=citations,
-                      mode=self.name, passages=passages)
+                      mode=self.name, passages=passages, short=short)
 
-    def _prefer_days(self, ranked: list[Candidate], question: str) -> list[Candidate]:
-        """A "when" question about news wants a day: a nearly-as-good sentence that dates the event to a
-        day beats one whose only date is a year ("the first time since ... 2011")."""
-        best = key_date(ranked[0], question, self.aliases)
-        if best is None or best.mention.granularity != "year" or "year" in question.lower():
-            return ranked
-        for cand in ranked[1:]:
-            if cand.score < max(self.min_support, 0.7 * ranked[0].score):
-                break
-            found = key_date(cand, question, self.aliases)
-            if found is not None and found.mention.granularity == "day":
-                return [cand] + [c for c in ranked if c is not cand]
-        return ranked
+    def _short(self, c: Candidate, kind: str | None, question: str) -> str | None:
+        return short_answer(c, kind, question, self.lexicon, self.scorer.focus(question))
 
     def _answer_parts(self, question: str, parts: list[str], passages: list[Passage]) -> Answer:
         """One quote per part of a compound question ("X, and Y?", "A or B?"), each cited."""
@@ -76,20 +69,23 @@ class ExtractiveGenerator:
         if not chosen:
             return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
         text = " ".join(self._render(c, question_kind(part), part) for c, part in chosen)
+        shorts = [self._short(c, question_kind(part), part) for c, part in chosen]
+        short = "; ".join(s for s in shorts if s) or None
         citations = [_citation(c) for c, _ in chosen]
         return Answer(question=question, text=text, kind="answer", citations=citations, mode=self.name,
-                      passages=passages)
+                      passages=passages, short=short)
 
     def _pair(self, parts: list[str], rankings: list[list[Candidate]]) -> list[tuple[Candidate, str]]:
         """The best two distinct sentences for two parts, jointly: a sentence that answers the second part
         better must not be spent on the first. Two outlets get a small edge, as in `_choose`."""
-        floor = 0.85 * self.min_support
+        floor = self.config.part_floor * self.min_support
         best: tuple[float, Candidate, Candidate] | None = None
         for a in rankings[0][:10]:
             for b in rankings[1][:10]:
                 if a.text == b.text or min(a.score, b.score) < floor or max(a.score, b.score) < self.min_support:
                     continue
-                value = a.score + b.score + (0.05 if a.passage.doc_id != b.passage.doc_id else 0.0)
+                two_outlets = a.passage.doc_id != b.passage.doc_id
+                value = a.score + b.score + (self.config.pair_doc_bonus if two_outlets else 0.0)
                 if best is None or value > best[0]:
                     best = (value, a, b)
         if best is not None:
@@ -100,7 +96,7 @@ class ExtractiveGenerator:
         chosen: list[tuple[Candidate, str]] = []
         for part, ranked in zip(parts, rankings, strict=True):
             ranked = [c for c in ranked if all(c.text != done.text for done, _ in chosen)]
-            if ranked and ranked[0].score >= (0.85 if chosen else 1.0) * self.min_support:
+            if ranked and ranked[0].score >= (self.config.part_floor if chosen else 1.0) * self.min_support:
                 chosen.append((ranked[0], part))
         return chosen
 
@@ -112,18 +108,15 @@ class ExtractiveGenerator:
                 f"“{first.text}” {_upper_first(_who(second, other=True))} gives {second_date.describe()} "
                 f"[{second.passage.number}]: “{second.text}”")
         return Answer(question=question, text=text, kind="disagreement",
-                      citations=[_citation(first), _citation(second)], mode=self.name, passages=passages)
+                      citations=[_citation(first), _citation(second)], mode=self.name, passages=passages,
+                      short=f"{first_date.describe()} or {second_date.describe()}")
 
     def _render(self, c: Candidate, kind: str | None, question: str) -> str:
+        """"<short answer>: “<quote>” [n]"; a quote that says only "he" or "the retailer" is led by the
+        name it stands for, so the reader never has to guess who."""
         quote = c.text.strip()
-        lead = ""
-        if kind == "date":
-            found = key_date(c, question, self.aliases)
-            lead = f"{found.describe()}: " if found else ""
-        elif kind in ("distance", "number"):
-            key = PATTERNS[kind].search(quote)
-            lead = f"{key.group(0).strip()}: " if key else ""
-        return f"{lead}“{quote}” [{c.passage.number}]"
+        lead = self._short(c, kind, question) or named_referent(quote, c.previous_sentence())
+        return f"{lead}: “{quote}” [{c.passage.number}]" if lead else f"“{quote}” [{c.passage.number}]"
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Extractive answers are ready at once: one delta, then the answer."""
@@ -136,9 +129,9 @@ class ExtractiveGenerator:
         # answers are worth confirming (or contradicting) from a second outlet.
         best = ranked[0]
         chosen = [best]
+        floor = max(self.min_support, self.config.second_source * best.score)
         for cand in ranked[1:]:
-            if cand.passage.doc_id != best.passage.doc_id and cand.score >= max(self.min_support,
-                                                                                 0.85 * best.score):
+            if cand.passage.doc_id != best.passage.doc_id and cand.score >= floor:
                 chosen.append(cand)
                 break
         return chosen

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from rag.text.dates import MONTHS, WEEKDAYS
 from rag.text.normalize import normalize
+from rag.text.numbers import NUMBER_WORDS
 from rag.text.sentences import sentence_spans
+from rag.text.tokens import STOPWORDS, stem
 
 
 class SupportJudge(Protocol):
@@ -25,31 +28,16 @@ class SupportJudge(Protocol):
     def supports(self, claim: str, evidence: str) -> bool: ...
 
 
-def _words_of(text: str) -> list[str]:
-    return text.split()
-
-
-_STOP = frozenset(
-    _words_of("""
-a about above after again against all also am an and any are as at be been before being below between
-both but by can could did do does doing down during each few for from further had has have having he her
-here hers him his how i if in into is it its itself just me more most my no nor not now of off on once
-only or other our out over own same she should so some such than that the their theirs them then there
-these they this those through to too under until up very was we were what when where which while who
-whom why will with would you your according article articles passage passages source sources report
-reports reported reporting say says said state states stated mention mentions mentioned note notes noted
-told tell per i.e e.g eg ie that's
-""")
-)
+# Attribution verbs and meta words say who said it, not what, and a claim's small words ("more", "up")
+# are too loose to demand of the evidence: none of them counts as content.
+_STOP = STOPWORDS | frozenset("""
+above below between down during more most now off only out through under until up
+according article articles passage passages source sources report reports reported reporting state states
+stated mention mentions mentioned note notes noted told tell per ie eg not no""".split())
 # Number words read as digits; "one" is left out, it is too often a pronoun ("one of the commanders").
-_NUMBER_WORDS = {
-    w: str(i) for i, w in enumerate(_words_of("zero one two three four five six seven eight nine"))
-}
-_NUMBER_WORDS |= {"ten": "10", "eleven": "11", "twelve": "12", "twenty": "20"}
-del _NUMBER_WORDS["one"]
-_MONTHS = {m: i for i, m in enumerate(_words_of("january february march april may june july august"), 1)}
-_MONTHS |= {m: i for i, m in enumerate(_words_of("september october november december"), 9)}
-_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())} | {"sept": 9})
+_NUMBER_WORDS = {w: str(v) for w, v in NUMBER_WORDS.items() if 2 <= v <= 20} | {"zero": "0"}
+_MONTHS = {m.lower(): i for i, m in enumerate(MONTHS, 1)} | {m[:3].lower(): i for i, m in enumerate(MONTHS, 1)}
+_MONTHS["sept"] = 9
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
@@ -59,7 +47,7 @@ _DATE_PATTERNS = [
     re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}\b"),
     re.compile(rf"\b{_MONTH}\s+(?P<year>\d{{4}})\b"),
 ]
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WEEKDAYS = WEEKDAYS
 _RELATIVE = re.compile(r"\b(?:(yesterday|today|tomorrow)|(last|on|this)\s+(" + "|".join(_WEEKDAYS) + r"))\b")
 
 DateTuple = tuple[int, int | None, int | None]  # (month, day or None, year or None)
@@ -123,22 +111,12 @@ def _date_licensed(claim_date: DateTuple, ev_dates: list[DateTuple], resolved: s
     return any(r[0] == month and r[1] == day and (year is None or r[2] == year) for r in resolved)
 
 
-def _stem(word: str) -> str:
-    """Light suffix stripping so "forces"/"forced"/"force" and "captured"/"capture" meet."""
-    for suffix, repl in (("ies", "y"), ("s", ""), ("ing", ""), ("ed", ""), ("e", "")):
-        if suffix == "s" and word.endswith(("ss", "us", "is")):  # class, Damascus, analysis
-            continue
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)] + repl
-    return word
-
-
 _UNITS = {"km": "kilometer", "kms": "kilometer", "mi": "mile"}
 
 
 def _content_stems(text: str) -> set[str]:
     words = (_UNITS.get(w, w) for w in re.findall(r"[^\W\d_]+", text))
-    return {_stem(w) for w in words if len(w) > 1 and w not in _STOP}
+    return {stem(w) for w in words if len(w) > 1 and w not in _STOP}
 
 
 def _covered(stem: str, pool: set[str]) -> bool:

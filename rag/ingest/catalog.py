@@ -33,7 +33,7 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from rag.errors import RagError
 from rag.ingest.split import EMBED_EXCLUDED, LLM_EXCLUDED
 from rag.retrieve import lexical
-from rag.text.lexicon import Aliases
+from rag.text.lexicon import Lexicon
 
 SCHEMA_VERSION = "1"
 ALSO_PUBLISHED_SHOWN = 10  # a story syndicated to dozens of sites lists this many of them
@@ -84,9 +84,9 @@ class ArticleRecord:
 class Catalog:
     """The SQLite file beside the vectors. Safe to share between threads and processes."""
 
-    def __init__(self, path: Path, aliases: Aliases) -> None:
+    def __init__(self, path: Path, lexicon: Lexicon) -> None:
         self.path = path
-        self.aliases = aliases
+        self.lexicon = lexicon
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         # executescript commits on its own; every statement is idempotent, so concurrent openers agree.
@@ -234,7 +234,7 @@ class Catalog:
         # repeats the names its headline gives (seed gold accuracy 0.90 -> 0.92; RealTimeQA dev answer
         # recall@10 with as_of 0.885 -> 0.899).
         title = record.meta.get("title")
-        lexical.index_chunk(conn, rowid, f"{title}\n{chunk.text}" if title else chunk.text, self.aliases)
+        lexical.index_chunk(conn, rowid, f"{title}\n{chunk.text}" if title else chunk.text, self.lexicon)
         return rowid
 
     @staticmethod

@@ -41,6 +41,7 @@ from rag.ingest.clean import Cleaned, clean_article
 from rag.models import Article
 from rag.settings import Settings
 from rag.text.dates import parse_date_value
+from rag.text.lexicon import LEXICON_FILE
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}
@@ -174,6 +175,9 @@ def _not_an_article(entry: os.DirEntry[str], path: Path, root: Path) -> tuple[bo
     # A folder's README describes the folder (seeds/README.md); it is not one of its articles.
     if Path(name).stem.lower() == "readme" and Path(name).suffix.lower() in (".md", ".txt"):
         return True, "folder README, not an article"
+    # A folder's lexicon.json is its name variants and word groups (rag.text.lexicon), not an article.
+    if name == LEXICON_FILE:
+        return True, "folder lexicon (name variants and word groups), not an article"
     return None
 
 

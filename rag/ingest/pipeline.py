@@ -23,6 +23,7 @@ from rag.ingest.syndication import StoryGroups, signature, to_bytes
 from rag.models import Article
 from rag.settings import Settings
 from rag.text.dates import format_resolved, resolve_dates
+from rag.text.lexicon import LEXICON_FILE, Lexicon, corpus_lexicon
 
 
 @dataclass
@@ -69,6 +70,10 @@ def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Set
         kinds = "txt, md, html, json or jsonl"
         raise RagError(f"No articles found in {path} (looked for {kinds} files)"
                        + (f"; skipped: {_skipped_text(loaded.skipped)}" if loaded.skipped else "") + ".")
+    if path.is_dir():
+        keep_lexicon(path, settings)
+        # The lexical index tokenises with the lexicon in force, which may now include this folder's.
+        store.catalog.lexicon = corpus_lexicon(settings.lexicon_path, settings.lexicon_file)
     origin = str((path if path.is_dir() else path.parent).resolve())
     states = store.doc_states(origin)
     todo: list[tuple[Article, bool]] = []  # (article, already in the index)
@@ -201,6 +206,21 @@ def article_record(origin: str, article: Article, nodes: list[TextNode], setting
     day = int(article.published.strftime("%Y%m%d")) if article.published else 0
     meta = article.metadata() | {"content_hash": chunk_identity(article, settings)}
     return ArticleRecord(origin, article.doc_id, chunk_identity(article, settings), meta, day, chunks)
+
+
+def keep_lexicon(folder: Path, settings: Settings) -> None:
+    """Merge the folder's lexicon.json (if any) into the index's own lexicon, so queries use it later.
+
+    Read before any article is embedded: a broken lexicon stops the ingest with a clear message.
+    """
+    found = folder / LEXICON_FILE
+    if not found.is_file():
+        return
+    ours = settings.lexicon_file
+    current = Lexicon.load(ours) if ours.is_file() else Lexicon()
+    merged = current.merged(Lexicon.load(found))
+    if merged != current:
+        merged.save(ours)
 
 
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest

@@ -33,7 +33,7 @@ from rag.errors import RagError
 from rag.ingest.catalog import ArticleRecord, Catalog
 from rag.retrieve import lexical
 from rag.settings import Settings
-from rag.text.lexicon import Aliases
+from rag.text.lexicon import corpus_lexicon
 
 EMBED_KEY = "embed_model"
 LAYOUT_KEY = "layout"
@@ -175,7 +175,7 @@ def open_store(settings: Settings, embed_name: str, *, rebuild: bool = False) ->
     if (collection.metadata or {}).get(LAYOUT_KEY) != LAYOUT:
         raise RagError(f"The index at {location} was built by an older version of rag-news. Rebuild it with "
                        "`rag ingest PATH --rebuild`.")
-    catalog = Catalog(catalog_path(settings), Aliases.load(settings.aliases_path))
+    catalog = Catalog(catalog_path(settings), corpus_lexicon(settings.lexicon_path, settings.lexicon_file))
     if rebuild:
         catalog.clear()
     return Store(client, collection, location, catalog)

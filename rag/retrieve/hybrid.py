@@ -18,7 +18,7 @@ from rag.models import Passage, day_number
 from rag.retrieve.rerank import SentenceScorer
 from rag.retrieve.timeframe import TimeFrame, eligible, time_fit
 from rag.settings import Settings
-from rag.text.lexicon import Aliases
+from rag.text.lexicon import Lexicon
 from rag.text.tokens import lexical_tokens
 
 
@@ -54,14 +54,14 @@ def cap_per_doc(ranked: list[NodeWithScore], k: int, cap: int) -> list[NodeWithS
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 with RRF and a per-story cap, as a llama-index retriever."""
 
-    def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings, aliases: Aliases,
+    def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings, lexicon: Lexicon,
                  scorer: SentenceScorer | None = None) -> None:
         super().__init__()
         self.scorer = scorer
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.aliases = aliases
+        self.lexicon = lexicon
         self.top_k = settings.top_k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -76,8 +76,8 @@ class HybridRetriever(BaseRetriever):
         # Chroma holds vectors only, so the date filter on the dense side is applied to the catalogue's
         # nodes after the query: ask for more candidates so that enough eligible ones remain.
         dense_k = s.fetch_k * (s.as_of_overfetch if as_of else 1)
-        dense = self.store.dense(self.embedder.get_query_embedding(self.aliases.expand(query)), dense_k)
-        lexical = self.store.lexical(lexical_tokens(query, self.aliases), s.fetch_k, max_day)
+        dense = self.store.dense(self.embedder.get_query_embedding(self.lexicon.expand(query)), dense_k)
+        lexical = self.store.lexical(lexical_tokens(query, self.lexicon), s.fetch_k, max_day)
         nodes = self.store.nodes(list(dict.fromkeys(dense + [i for i, _ in lexical])))
         if as_of:
             dense = [i for i in dense if i in nodes and eligible(nodes[i].metadata, as_of)][: s.fetch_k]

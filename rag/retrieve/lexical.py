@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 
-from rag.text.lexicon import Aliases, fold
+from rag.text.lexicon import Lexicon, fold
 from rag.text.tokens import lexical_tokens
 
 SCHEMA = """
@@ -36,10 +36,10 @@ def surface_words(text: str) -> list[str]:
     return [w for w in words if len(w) > 1]
 
 
-def index_chunk(conn: sqlite3.Connection, rowid: int, text: str, aliases: Aliases) -> None:
+def index_chunk(conn: sqlite3.Connection, rowid: int, text: str, lexicon: Lexicon) -> None:
     """Add one chunk's rows (call inside the ingest transaction)."""
     conn.execute("INSERT INTO chunk_fts(rowid, tokens) VALUES (?, ?)",
-                 (rowid, " ".join(lexical_tokens(text, aliases))))
+                 (rowid, " ".join(lexical_tokens(text, lexicon))))
     conn.execute("INSERT INTO spell_fts(rowid, words) VALUES (?, ?)", (rowid, " ".join(surface_words(text))))
 
 

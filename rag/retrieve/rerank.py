@@ -1,9 +1,11 @@
 """Sentence scoring: how well each sentence of the retrieved passages answers the question.
 
-A sentence scores by how much of the question it covers (idf-weighted words, with aliases and the
+A sentence scores by how much of the question it covers (idf-weighted words, with the lexicon and the
 sentence before as context), by embedding similarity, and by whether it holds what the question asks for
-(a date for "when", a distance for "how far", a number for "how many", a name for "who"). The extractive
-answerer quotes the best sentences; the retriever reranks passages by their best sentence.
+(a date for "when", a distance for "how far", money for "how much did it cost", a number for "how many",
+a name for "who"). Headlines, captions and other lines that are not sentences are never candidates. The
+extractive answerer quotes the best sentences; the retriever reranks passages by their best sentence.
+Every weight lives in `rag.settings.AnswerConfig`.
 """
 
 from __future__ import annotations
@@ -17,51 +19,71 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.models import Passage
-from rag.text.lexicon import Aliases
+from rag.settings import AnswerConfig
+from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
+from rag.text.lexicon import Lexicon
+from rag.text.names import proper_names
+from rag.text.numbers import DISTANCE, MONEY, PERCENT, QUANTITY, figures_for
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import lexical_tokens
 
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-          r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)")
-_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|fifty|hundred)"
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "date": re.compile(rf"\b(?:{_MONTH}\.? \d{{1,2}}(?:, \d{{4}})?|\d{{1,2}} {_MONTH}(?: \d{{4}})?|"
+    "date": re.compile(rf"\b(?:{MONTH}\.? \d{{1,2}}(?:, \d{{4}})?|\d{{1,2}} {MONTH}(?: \d{{4}})?|"
                        rf"(?:since |until |in )?(?:the )?(?:spring|summer|autumn|fall|winter|end) of \d{{4}}|"
-                       rf"(?:last |on |this |since last )?{_WEEKDAY}|yesterday|today|tonight|overnight|"
-                       rf"(?:last|this|earlier this|next) (?:week|month|year)|{_MONTH} \d{{4}}|"
+                       rf"(?:last |on |this |since last )?{WEEKDAY}|yesterday|today|tonight|overnight|"
+                       rf"(?:last|this|earlier this|next) (?:week|month|year)|{MONTH} \d{{4}}|"
                        rf"(?:in |since |until )\d{{4}}|\b(?:19|20)\d{{2}}\b)", re.IGNORECASE),
-    "distance": re.compile(rf"\b(?:\d[\d,.]*|{_NUMBER_WORDS})\s*(?:-\s*)?"
-                           r"(?:kilomet(?:er|re)s?|km|miles?|meters?|metres?)\b", re.I),
-    # Years are dates, not quantities: "since 2020" does not answer "how many".
-    "number": re.compile(rf"\b(?!(?:19|20)\d\d\b)(?:\d[\d,.]*|{_NUMBER_WORDS}|dozens?|hundreds?|thousands?|"
-                         r"millions?|several)\b", re.I),
-    "name": re.compile(r"\b[A-Z][a-z]+(?:[ -](?:al-|bin |de )?[A-Z][a-z]+)+\b"),
+    "distance": DISTANCE,
+    "money": MONEY,
+    "percent": PERCENT,
+    "number": QUANTITY,
     "place": re.compile(r"\b(?:in|at|to|from|near|outside) (?:the )?[A-Z][a-z]+"),
-    "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|to preserve|to protect|"
-                         r"in response to|as a result|after|following|owing to|by heavy|forced)\b", re.I),
+    # Connectives that introduce a reason; which clause holds the answer is the scorer's business.
+    "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|in response to|"
+                         r"as a result|owing to|so that|after|following)\b", re.I),
 }
+FIGURES = ("number", "distance", "money", "percent")  # question kinds answered by a figure
+_AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
+_KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("date", re.compile(r"\b(when|what (?:day|date|year|month|time)|which (?:day|date|year|month)|since when|"
+                        r"how long ago)\b")),
+    ("distance", re.compile(r"\bhow (far|close|distant)\b|\bdistance\b|\bkilomet")),
+    ("money", re.compile(r"\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|priced|charge|charged|"
+                         r"raise|raised|earn|earned|fine|fined|sell|sold|fund|funding|budget|money|owe|invest)|"
+                         r"\bhow much money\b|\bwhat (?:was|is|will be) the (?:cost|price|value|fine|budget)\b")),
+    ("percent", re.compile(r"\b(?:what|which) (?:percent|percentage|share|proportion)\b|\bhow many percent\b|"
+                           r"\bby what percent")),
+    ("number", re.compile(r"\bhow (many|much)\b|\bnumber of\b")),
+    ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|"
+                         r"\b(?:in|to|from|at) (?:which|what) (?:city|country|state|town|place|region|province)\b")),
+    ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
+                          r"\bwhat (?:led|caused|prompted)\b")),
+    ("name", re.compile(rf"\b(who|whom|whose|(?:the )?name of|what is (?:his|her|their) name)\b|^\s*name\b|"
+                        rf"\bwhich (?!{_AUX}\b)[a-z]+|\bwhat (?!{_AUX}\b|\w+ed\b)[a-z]+")),
+)
 
 
 def question_kind(question: str) -> str | None:
-    """What the question asks for: "date", "distance", "number", "name", "place", "reason" or None."""
+    """What the question asks for: date, distance, money, percent, number, place, name, reason or None."""
     q = question.lower()
-    if re.search(r"\b(when|what (?:day|date|year|month)|which (?:day|date|year|month)|since when|how long ago)\b",
-                 q):
-        return "date"
-    if re.search(r"\bhow (far|close|distant)\b|\bdistance\b|\bkilomet", q):
-        return "distance"
-    if re.search(r"\bhow (many|much)\b|\bnumber of\b", q):
-        return "number"
-    if re.search(r"\b(who|whom|whose|which (?:group|person|official|minister|spokesman|spokesperson|general|"
-                 r"commander|agency|outlet|newspaper|broadcaster)s?|(?:the )?name of|what is (?:his|her|their) name)"
-                 r"\b|^\s*name\b", q):
-        return "name"
-    if re.search(r"^\s*where\b|\bin which (?:city|country|town|place)\b", q):
-        return "place"
-    if re.search(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b", q):
-        return "reason"
-    return None
+    # The earliest cue decides ("Where was he when ..." asks for a place); at one spot, the first rule
+    # ("how much ... cost" is money before it is a number).
+    found = [(m.start(), i, kind) for i, (kind, rule) in enumerate(_KIND_RULES) if (m := rule.search(q))]
+    return min(found)[2] if found else None
+
+
+_SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$|[.!?]\s*\[\d+\]$""")
+_CAPTION = re.compile(r"^\s*(?:\(?(?:Photo|Image|Picture|Video|Credit|File photo|Getty Images|AP Photo)\b|"
+                      r"[^.]{0,80}\((?:Photo|Image|Credit)[^)]*\)\s*$)", re.I)
+
+
+def is_quotable(sentence: str) -> bool:
+    """False for a headline, a subhead, a caption or a line of site chrome (a line without a sentence's
+    closing punctuation, or a photo credit), and for a question. Such lines are never quoted as an answer."""
+    text = sentence.strip()
+    if text.rstrip("\"'”’)]").endswith("?"):  # a question (a quiz, a rhetorical one) answers nothing
+        return False
+    return bool(_SENTENCE_END.search(text)) and not _CAPTION.match(text) and len(text.split()) >= 4
 
 
 @dataclass
@@ -79,52 +101,84 @@ class Candidate:
     def text(self) -> str:
         return self.passage.text[self.start:self.end]
 
+    def previous_sentence(self) -> str:
+        """The sentence before this one in its passage ("" for the first): where "he" is named."""
+        before = [(s, e) for s, e in sentence_spans(self.passage.text) if e <= self.start]
+        return self.passage.text[before[-1][0]:before[-1][1]] if before else ""
+
 
 class SentenceScorer:
     """Scores sentences against a question; sentence vectors are cached, since passages recur. Thread-safe."""
 
-    def __init__(self, embedder: BaseEmbedding, aliases: Aliases, cache_size: int = 50_000) -> None:
+    def __init__(self, embedder: BaseEmbedding, lexicon: Lexicon, config: AnswerConfig,
+                 cache_size: int = 50_000) -> None:
         self.embedder = embedder
-        self.aliases = aliases
+        self.lexicon = lexicon
+        self.config = config
         self.cache_size = cache_size
         self._vectors: dict[str, np.ndarray] = {}  # sentence text -> unit vector
         self._lock = threading.Lock()
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
-        """Every sentence of the passages, best supported first."""
+        """Every quotable sentence of the passages, best supported first."""
         spans = _unique_sentences(passages)
         if not spans:
             return []
-        q_tokens = set(lexical_tokens(question, self.aliases))
-        idf = _idf([set(lexical_tokens(p.text[s:e], self.aliases)) for p, s, e in spans])
+        c = self.config
+        q_tokens = set(lexical_tokens(question, self.lexicon))
+        idf = _idf([set(lexical_tokens(p.text[s:e], self.lexicon)) for p, s, e in spans])
         vectors = self._embed([p.text[s:e] for p, s, e in spans])
-        q_vec = np.asarray(self.embedder.get_query_embedding(self.aliases.expand(question)))
+        q_vec = np.asarray(self.embedder.get_query_embedding(self.lexicon.expand(question)))
         kind = question_kind(question)
         focus = self.focus(question)
         out = []
         previous: tuple[str, set[str]] = ("", set())
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
             text = passage.text[s:e]
-            tokens = set(lexical_tokens(text, self.aliases))
+            tokens = set(lexical_tokens(text, self.lexicon))
             # A sentence often names its subject only in the sentence before ("A day later, on November 30,
             # the second largest city ... came under the control"): lend it part of that context.
             context = previous[1] if previous[0] == passage.doc_id else set()
-            lexical = max(_coverage(q_tokens, tokens, idf), 0.8 * _coverage(q_tokens, tokens | context, idf))
             previous = (passage.doc_id, tokens)
+            if not is_quotable(text):
+                continue
+            lexical = max(_coverage(q_tokens, tokens, idf),
+                          c.context_discount * _coverage(q_tokens, tokens | context, idf))
             dense = float(np.asarray(vec) @ q_vec)
-            score = (0.5 * lexical + 0.5 * dense + _kind_bonus(kind, text, question)
-                     + self._focus_penalty(focus, text) - 0.01 * (passage.number - 1))
+            score = (c.lexical_weight * lexical + c.dense_weight * dense + self._kind_bonus(kind, text, question)
+                     - (c.focus_penalty if focus and focus not in tokens else 0.0)
+                     - c.rank_penalty * (passage.number - 1))
             out.append(Candidate(passage, s, e, score, lexical, dense))
-        return sorted(out, key=lambda c: -c.score)
+        return sorted(out, key=lambda cand: -cand.score)
 
     def focus(self, question: str) -> str | None:
         """The thing counted in "how many X" / "number of X": a sentence without X cannot answer it."""
         match = re.search(r"\b(?:how many|how much|number of)\s+(.+)", question, re.I)
-        tokens = lexical_tokens(match.group(1), self.aliases) if match else []
+        tokens = lexical_tokens(match.group(1), self.lexicon) if match else []
         return tokens[0] if tokens else None
 
-    def _focus_penalty(self, focus: str | None, text: str) -> float:
-        return 0.0 if focus is None or focus in lexical_tokens(text, self.aliases) else -0.1
+    def _kind_bonus(self, kind: str | None, text: str, question: str) -> float:
+        """Reward sentences holding what the question asks for; a day beats a bare year for "when"."""
+        c = self.config
+        if kind is None:
+            return 0.0
+        if kind == "name":  # a name the question does not already hold
+            asked = set(lexical_tokens(question, self.lexicon))
+            matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
+        elif kind in FIGURES:  # a figure of another year or period does not count
+            matches = [m.group(0) for m in figures_for(text, PATTERNS[kind], question)]
+        else:
+            matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
+                       if kind != "date" or not is_comparison_point(text, m.start())]
+        if kind == "date":  # news dates events to the day, unless the question asks for a year or month
+            if not matches:
+                return -c.date_penalty
+            coarse_asked = re.search(r"\b(?:year|month|decade|century)\b", question, re.I)
+            return c.kind_bonus if coarse_asked or _DAY.search(text) else c.kind_weak_bonus
+        if kind in ("place", "reason"):  # softer: these patterns only hint
+            return c.hint_bonus if matches else 0.0
+        # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
+        return c.kind_bonus if matches else -c.kind_penalty
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         # The cache is shared by every thread answering; it is read and written under the lock, and the
@@ -174,20 +228,4 @@ def _coverage(question: set[str], sentence: set[str], idf: dict[str, float]) -> 
     return sum(idf.get(t, unseen) for t in question & sentence) / total
 
 
-_DAY = re.compile(rf"{_MONTH}\.? \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}|\b{_WEEKDAY}\b|yesterday|today", re.I)
-
-
-def _kind_bonus(kind: str | None, text: str, question: str) -> float:
-    """Reward sentences holding what the question asks for; a day beats a bare year for "when"."""
-    if kind is None:
-        return 0.0
-    matches = PATTERNS[kind].findall(text)
-    if kind == "name":
-        q = question.lower()
-        matches = [m for m in matches if m.lower() not in q]
-    if kind == "date":
-        return (0.12 if _DAY.search(text) else 0.03) if matches else -0.1
-    if kind in ("place", "reason"):  # softer: these patterns only hint
-        return 0.08 if matches else 0.0
-    # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
-    return 0.12 if matches else -0.2
+_DAY = re.compile(rf"{MONTH}\.? \d{{1,2}}\b|\b\d{{1,2}} {MONTH}|\b{WEEKDAY}\b|yesterday|today", re.I)

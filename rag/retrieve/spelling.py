@@ -2,7 +2,7 @@
 
 Misspelled words are replaced by the closest word of the indexed articles' own vocabulary (plus question
 words), so a correction can only move a question towards text that exists. Capitalised words other than
-the first are left alone: they are names, and the alias table handles their variants.
+the first are left alone: they are names, and a corpus lexicon handles their variants.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from rag.retrieve import lexical
-from rag.text.lexicon import fold
+from rag.text.normalize import fold
 from rag.text.tokens import stem
 
 QUESTION_WORDS = frozenset("when what where which who whom whose why how many much did does was were is are has have "

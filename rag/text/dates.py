@@ -31,36 +31,38 @@ from typing import Literal
 
 import dateparser
 
+from rag.text.numbers import NUMBER_WORDS
+
 Granularity = Literal["day", "week", "month", "year"]
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-            "eight": 8, "nine": 9, "ten": 10}
+# "a day later", "two weeks ago": small counts, where "a"/"an" mean one.
+_NUMBERS = {"a": 1, "an": 1} | {w: v for w, v in NUMBER_WORDS.items() if 1 <= v <= 10}
 
 # Month and weekday names are matched case-sensitively so "may" and "march" as verbs are not dates.
 # Only abbreviations take a dot, so "on 5 December." leaves the full stop to the sentence.
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)")
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-_DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
-_YEAR = r"(?:1[89]\d\d|20\d\d)"
-_COUNT = r"(?:\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten)"
+WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
+YEAR = r"(?:1[89]\d\d|20\d\d)"
+_COUNT = r"(?:\d{1,2}|" + "|".join(_NUMBERS) + ")"
 
 # --- datelines --------------------------------------------------------------------------------------
 
 _LABEL = r"(?:(?:Date|Published(?: on)?|Posted(?: on)?|Updated(?: on)?|Last updated(?: on)?)\s*:?\s*)?"
 _TIME = r"(?:\s*(?:[,|•·–—-]|at)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,5}(?:[+-]\d{1,2})?)?)?"
 _DATE_FORMS = (
-    rf"(?:{_WEEKDAY},?\s+)?{_DAY}\s+{_MONTH},?\s+{_YEAR}",  # Monday, 02 December 2024
-    rf"(?:{_WEEKDAY},?\s+)?{_MONTH}\s+{_DAY},?\s+{_YEAR}",  # Monday, December 2, 2024
+    rf"(?:{WEEKDAY},?\s+)?{DAY}\s+{MONTH},?\s+{YEAR}",  # Monday, 02 December 2024
+    rf"(?:{WEEKDAY},?\s+)?{MONTH}\s+{DAY},?\s+{YEAR}",  # Monday, December 2, 2024
     r"\d{4}-\d{2}-\d{2}",  # 2024-12-02
 )
 _DATELINE = re.compile(rf"^{_LABEL}(?P<date>{'|'.join(_DATE_FORMS)}){_TIME}\.?$", re.IGNORECASE)
 _EMPTY_LABEL = re.compile(r"^(?:Date|Published(?: on)?|Posted(?: on)?|Updated|Last updated)\s*:?$",
                           re.IGNORECASE)
-_NON_ENGLISH_CANDIDATE = re.compile(rf"^\D{{0,20}}\d{{1,2}}\.?\s+\w+\.?\s+{_YEAR}$")
+_NON_ENGLISH_CANDIDATE = re.compile(rf"^\D{{0,20}}\d{{1,2}}\.?\s+\w+\.?\s+{YEAR}$")
 
 _PARSE_SETTINGS = {"STRICT_PARSING": True, "PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False}
 
@@ -141,13 +143,13 @@ _Resolver = Callable[[re.Match[str], date | None], DateMention]
 
 # Alternatives are tried in order at each position, so longer forms come before their parts.
 _MENTION = re.compile("|".join([
-    rf"(?P<full>(?:{_WEEKDAY},?\s+)?(?:{_DAY}\s+{_MONTH},?\s+{_YEAR}|{_MONTH}\s+{_DAY},?\s+{_YEAR})\b)",
+    rf"(?P<full>(?:{WEEKDAY},?\s+)?(?:{DAY}\s+{MONTH},?\s+{YEAR}|{MONTH}\s+{DAY},?\s+{YEAR})\b)",
     r"(?P<iso>\b\d{4}-\d{2}-\d{2}\b)",
-    rf"(?P<month_year>\b{_MONTH}\s+{_YEAR}\b)",
-    rf"(?P<day_month>\b{_DAY}\s+{_MONTH}(?![\w]))",
-    rf"(?P<month_day>\b{_MONTH}\s+{_DAY}\b(?![:.]\d))",
+    rf"(?P<month_year>\b{MONTH}\s+{YEAR}\b)",
+    rf"(?P<day_month>\b{DAY}\s+{MONTH}(?![\w]))",
+    rf"(?P<month_day>\b{MONTH}\s+{DAY}\b(?![:.]\d))",
     rf"(?P<today>\b(?i:today|tonight|this\s+(?:morning|afternoon|evening)|overnight)\b"
-    rf"(?:,?\s+{_WEEKDAY}\b|\s+\({_WEEKDAY}\))?)",
+    rf"(?:,?\s+{WEEKDAY}\b|\s+\({WEEKDAY}\))?)",
     r"(?P<yesterday>\b(?i:yesterday|last\s+night)\b)",
     r"(?P<tomorrow>\b(?i:tomorrow)\b)",
     rf"(?P<ago>\b(?i:{_COUNT}\s+(?:day|week|month|year)s?\s+ago)\b)",
@@ -156,14 +158,14 @@ _MENTION = re.compile("|".join([
     r"(?P<period>\b(?i:(?:since\s+|until\s+)?(?:last|this|next|earlier\s+this|later\s+this|past|previous|"
     r"the\s+past|the\s+previous)\s+(?:week|month|year))\b)",
     rf"(?P<weekday>\b(?i:(?:since\s+last|since|until|till|by|from|on|last|this|next|earlier\s+this|"
-    rf"late|early)\s+)?{_WEEKDAY}\b)",
-    rf"(?P<year>\b{_YEAR}\b)",
+    rf"late|early)\s+)?{WEEKDAY}\b)",
+    rf"(?P<year>\b{YEAR}\b)",
 ]))
 # A bare year needs a word before it that makes it one; "and"/"or"/"to" only after another year
 # ("since 2011 and 2012"), so "and 2000 fighters" is a count.
 _YEAR_CONTEXT = re.compile(rf"(?:\b(?:in|since|until|till|by|from|of|the|before|after|early|late|mid|during|"
                            rf"between|through|around|spring|summer|autumn|fall|winter)|"
-                           rf"\b{_YEAR},?\s+(?:and|or|to))\s+$", re.IGNORECASE)
+                           rf"\b{YEAR},?\s+(?:and|or|to))\s+$", re.IGNORECASE)
 _OFFSET_JOIN = re.compile(r"^,?\s*(?:on\s+|in\s+)?$", re.IGNORECASE)
 
 
@@ -179,6 +181,17 @@ def resolve_dates(text: str, published: date | None) -> list[DateMention]:
             mention = _anchor_offset(mention, match, [m for _, m in found])
         found.append((kind, mention))
     return _merge_offsets(text, found)
+
+
+# "the first time since 2011", "the highest since the 2008 crisis": the date is what the event is compared
+# with, not when it happened.
+_COMPARISON = re.compile(r"\b(?:first|last|highest|lowest|most|least|biggest|largest|smallest|worst|best|"
+                         r"strongest|weakest|fewest|longest|shortest)\b[^,;:.]*\bsince\b[^,;:.]*$", re.IGNORECASE)
+
+
+def is_comparison_point(text: str, start: int) -> bool:
+    """True when the date starting at `start` is a comparison point ("the first time since ... 2011")."""
+    return _COMPARISON.search(text[max(0, start - 120):start]) is not None
 
 
 def format_resolved(mention: DateMention) -> str:
@@ -217,13 +230,13 @@ def _iso(match: re.Match[str], published: date | None) -> DateMention:
 
 
 def _month_year(match: re.Match[str], published: date | None) -> DateMention:
-    month = _month_number(match.group(0))
+    month = month_number(match.group(0))
     year = int(re.findall(r"\d{4}", match.group(0))[-1])
     return _mention(match, date(year, month, 1), relative=False, granularity="month")
 
 
 def _yearless(match: re.Match[str], published: date | None) -> DateMention:
-    month = _month_number(match.group(0))
+    month = month_number(match.group(0))
     day = int(re.search(r"\d+", match.group(0)).group(0))  # type: ignore[union-attr]
     resolved = _with_year(month, day, published) if published else None
     valid = _valid(2000, month, day)  # 2000 is a leap year, so 29 February counts as a real date
@@ -364,7 +377,8 @@ def _valid(year: int, month: int, day: int) -> bool:
     return True
 
 
-def _month_number(expression: str) -> int:
+def month_number(expression: str) -> int:
+    """The month (1-12) named in `expression` ("Dec.", "december 5"); ValueError when none is."""
     for word in re.findall(r"[A-Za-z]+", expression):
         for number, name in enumerate(MONTHS, start=1):
             if len(word) >= 3 and name.lower().startswith(word.lower()):

@@ -1,4 +1,4 @@
-"""Text normalisation shared by answer matching (rag.eval.metrics) and the support check (rag.eval.judge)."""
+"""Text normalisation: one way to fold case, accents, quotes and dashes for every comparison of words."""
 
 from __future__ import annotations
 
@@ -25,11 +25,21 @@ _QUOTES = str.maketrans(
     }
 )
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
+_APOSTROPHES = re.compile(r"['’‘`ʼ]")
+
+
+def strip_accents(text: str) -> str:
+    """NFKD with combining marks dropped: "Türkiye" -> "Turkiye"."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 def normalize(text: str) -> str:
-    """Casefold, strip accents (NFKD, combining marks dropped), unify quotes and dashes, squash whitespace."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _DASHES.sub("-", text.translate(_QUOTES)).casefold()
+    """Casefold, strip accents, unify quotes and dashes, squash whitespace (answer matching, support checks)."""
+    text = _DASHES.sub("-", strip_accents(text).translate(_QUOTES)).casefold()
     return " ".join(text.split())
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents and drop apostrophes, so "Türkiye" matches "turkiye" (lexical matching)."""
+    return _APOSTROPHES.sub("", strip_accents(text).lower())

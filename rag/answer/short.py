@@ -1,0 +1,121 @@
+"""Short answers: the date, figure, name or place a quoted sentence gives, said before the quote.
+
+`short_answer` reads one sentence for what the question asks (`rag.retrieve.rerank.question_kind`):
+- a date: the mention nearest the question's words, resolved against the dateline (`key_date`);
+- a distance, money, a percentage or a count: the figure nearest the counted thing, skipping figures
+  that belong to another year or period than the one asked about ("up from 40,000 last year");
+- a name or a place: the proper name the question does not already hold; when the sentence only says
+  "he" or "the retailer", the name comes from the sentence before (`named_referent`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.conflict import Sentence, event_words, key_date
+from rag.retrieve.rerank import PATTERNS
+from rag.text.lexicon import Lexicon
+from rag.text.names import proper_names
+from rag.text.numbers import figures_for
+from rag.text.tokens import STOPWORDS, lexical_tokens
+
+_PRONOUN = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
+# "the retailer", "the company", "the 45-year-old": a definite description standing for a name.
+_DESCRIPTION = re.compile(r"^\W*(?i:the)\s+(?:[\w-]+\s+){0,2}?([a-z][\w-]+)\b(?=\s+(?:said|says|has|had|is|was|will|"
+                          r"would|announced|added|told|reported|confirmed|plans|agreed|[a-z]+ed)\b)")
+def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: Lexicon,
+                 focus: str | None = None) -> str | None:
+    """The answer itself, as the article words it, or None when the sentence holds nothing of that kind."""
+    if kind == "date":
+        found = key_date(sentence, question, lexicon)
+        return found.describe() if found else None
+    if kind in ("distance", "money", "percent", "number"):
+        return figure(sentence.text, PATTERNS[kind], question, focus, lexicon)
+    if kind in ("name", "place"):
+        return named_answer(sentence, question, lexicon, place=kind == "place")
+    return None
+
+
+def figure(text: str, pattern: re.Pattern[str], question: str, focus: str | None, lexicon: Lexicon) -> str | None:
+    """The figure of `text` that answers the question: of the asked year or period, nearest the focus."""
+    matches = figures_for(text, pattern, question)
+    if not matches:
+        return None
+    if focus:
+        spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
+        if spots:
+            matches.sort(key=lambda m: min(abs(m.start() - s) for s in spots))
+    if pattern is not PATTERNS["number"]:
+        return matches[0].group(0).strip()
+    return _with_unit(text, matches[0], focus, lexicon)
+
+
+def _with_unit(text: str, match: re.Match[str], focus: str | None, lexicon: Lexicon) -> str:
+    """A count with the noun it counts ("52,000 people", "dozens of families", "two nearby villages": up to
+    the counted thing when the question names it, else one word); other figures carry their unit already."""
+    value = match.group(0).strip()
+    words = re.match(r"((?:\s+of)?)((?:\s+[a-z][a-z-]*){1,3})", text[match.end():])
+    if not words:
+        return value
+    kept: list[str] = []
+    for word in words.group(2).split():
+        if word in STOPWORDS:
+            break
+        kept.append(word)
+        if focus is None or lexical_tokens(word, lexicon) == [focus]:
+            break
+    if focus is not None and kept and lexical_tokens(kept[-1], lexicon) != [focus]:
+        kept = kept[:1]
+    return " ".join([value, *(["of"] if words.group(1) and kept else []), *kept])
+
+
+def named_answer(sentence: Sentence, question: str, lexicon: Lexicon, place: bool = False) -> str | None:
+    """The proper name of the sentence that the question does not already hold, nearest the question's
+    event words; or the name "he"/"the retailer" stands for."""
+    text = sentence.text
+    asked = set(lexical_tokens(question, lexicon))
+    names = proper_names(text)
+    # The answer sits next to what happened ("led by HTS", "the Wall Street Journal reported"): distance is
+    # measured to the question's event words (names excluded, even when the question is all lower case),
+    # or to any of its words when no event word occurs in the sentence.
+    named = {t for _, n in names for t in lexical_tokens(n, lexicon)}
+    events = event_words(question, lexicon) - named
+    words = [(m.start(), set(lexical_tokens(m.group(0), lexicon))) for m in re.finditer(r"[\w'-]+", text)]
+    spots = [i for i, t in words if t & events] or [i for i, t in words if t & asked]
+    best: tuple[float, str] | None = None
+    for start, name in names:
+        tokens = set(lexical_tokens(name, lexicon))
+        if not tokens or all(_held(t, asked) for t in tokens):
+            continue
+        if place and not re.search(r"\b(?:in|at|to|from|near|outside|of)\s+(?:the\s+)?$", text[:start]):
+            continue
+        distance = min((abs(start - s) for s in spots), default=0)
+        # Longer names are more often the answer; a name that shares words with the question rarely is.
+        value = distance - (20 if len(name.split()) > 1 else 0) + (40 if any(_held(t, asked) for t in tokens) else 0)
+        if best is None or value < best[0]:
+            best = (value, name)
+    if best is not None:
+        return best[1]
+    return named_referent(text, previous_sentence(sentence))
+
+
+def _held(token: str, asked: set[str]) -> bool:
+    """The question holds this name word, or a longer form of it ("Syria" in "Syrian")."""
+    return token in asked or (len(token) >= 4 and any(a.startswith(token) for a in asked))
+
+
+def previous_sentence(sentence: Sentence) -> str:
+    """The sentence before `sentence` in its passage, or ""."""
+    getter = getattr(sentence, "previous_sentence", None)
+    return getter() if callable(getter) else ""
+
+
+def named_referent(text: str, previous: str) -> str | None:
+    """The name a sentence's leading "he"/"she"/"it" or "the retailer" stands for: a name in the sentence
+    itself ("The retailer, Target, said"), else the first name of the sentence before; None otherwise."""
+    if not (_PRONOUN.match(text) or _DESCRIPTION.match(text)):
+        return None
+    for source in (text, previous):
+        for _, name in proper_names(source):
+            return name
+    return None

@@ -1,0 +1,71 @@
+"""Proper names in running text: capitalised word runs, minus the words capitalised only by position.
+
+Shared by the sentence scorer (does a sentence hold a name the question lacks?) and the short-answer
+picker (which name answers "who" / "which company"?).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text.normalize import fold
+
+# Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
+_NAME = re.compile(r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
+                   r"[A-Z][\w'’.-]*[\w])*")
+# Words capitalised only because they start a sentence or a clause, and the names of days and months.
+_NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
+and or if when while this that these those it its he she they we i his her their our there here however
+meanwhile also earlier later last next according still yet so then now today yesterday monday tuesday
+wednesday thursday friday saturday sunday january february march april may june july august september
+october november december""".split())
+# One capitalised word naming a people or a creed ("Syrian", "Islamist", "Iraqi") describes, not names.
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ese|ish|ist|ists|ic|i)$")
+
+
+# Titles split a run into the names around them: "Southwest CEO Bob Jordan" is Southwest and Bob Jordan.
+_TITLES = frozenset("""ceo cfo chief president vice prime minister secretary senator sen rep representative gov
+governor mayor judge justice chairman chairwoman chair director ambassador spokesman spokeswoman spokesperson
+coach king queen prince princess pope dr mr mrs ms general gen commander founder""".split())
+# A dateline opens a story: "NEW YORK —", "Washington (CNN)".
+_DATELINE = re.compile(r"\s*(?:\([A-Z][\w .]*\))?\s*[—–-]|\s*\([A-Z][\w .]*\)")
+
+
+def proper_names(text: str) -> list[tuple[int, str]]:
+    """(offset, name) of each proper name in `text`, in order; leading and trailing common words trimmed,
+    runs split at titles, a story's dateline left out."""
+    out = []
+    for start, words in _runs(text):
+        name = re.sub(r"['’]s$", "", " ".join(words))
+        if start == 0 and _DATELINE.match(text, len(" ".join(words))):
+            continue
+        if name and not (len(words) == 1 and _DEMONYM.match(name)):
+            out.append((start, name))
+    return out
+
+
+def _runs(text: str) -> list[tuple[int, list[str]]]:
+    runs = []
+    for match in _NAME.finditer(text):
+        start = match.start()
+        current: list[str] = []
+        for word in match.group(0).split():
+            if fold(word).rstrip(".") in _TITLES:
+                if current:
+                    runs.append((start, current))
+                start += len(" ".join(current)) + len(word) + (2 if current else 1)
+                current = []
+            else:
+                current.append(word)
+        if current:
+            runs.append((start, current))
+    return [_trim(start, words) for start, words in runs if _trim(start, words)[1]]
+
+
+def _trim(start: int, words: list[str]) -> tuple[int, list[str]]:
+    while words and fold(words[0]) in _NOT_NAMES:
+        start += len(words[0]) + 1
+        words = words[1:]
+    while words and fold(words[-1]) in _NOT_NAMES:
+        words = words[:-1]
+    return start, words

@@ -1,0 +1,94 @@
+"""Short answers and entity naming (rag.answer.short), headline filtering (rag.retrieve.rerank.is_quotable).
+
+Pure logic over hand-made passages: these test our own reading of a sentence, not a library.
+"""
+
+from __future__ import annotations
+
+from llama_index.core.schema import TextNode
+
+from rag.answer.short import figure, named_answer, named_referent, short_answer
+from rag.models import Answer, Passage
+from rag.retrieve.rerank import PATTERNS, Candidate, is_quotable, question_kind
+from rag.text.lexicon import Lexicon
+from rag.text.names import proper_names
+
+NONE = Lexicon()
+
+
+def _candidate(text: str, sentence: str, published: str | None = None) -> Candidate:
+    meta = {"doc_id": "a.txt"} | ({"published": published} if published else {})
+    passage = Passage(node=TextNode(text=text, metadata=meta), score=1.0, number=1)
+    start = text.index(sentence)
+    return Candidate(passage, start, start + len(sentence), 1.0, 1.0, 1.0)
+
+
+def _short(question: str, text: str, sentence: str | None = None, published: str | None = None) -> str | None:
+    cand = _candidate(text, sentence or text, published)
+    return short_answer(cand, question_kind(question), question, NONE)
+
+
+def test_how_much_did_it_cost_wants_money_not_the_first_number() -> None:
+    text = "Two crews worked through the night. The bridge repair cost $48 million, the city said."
+    assert question_kind("how much did the bridge repair cost?") == "money"
+    assert _short("how much did the bridge repair cost?", text, text.split(". ")[1]) == "$48 million"
+    assert figure("It paid 19 million dollars for the lunch.", PATTERNS["money"], "how much", None, NONE) \
+        == "19 million dollars"
+
+
+def test_a_count_comes_with_its_noun_and_belongs_to_the_time_asked_about() -> None:
+    text = "About 52,000 people attended the festival, up from 40,000 last year."
+    assert _short("how many people attended the festival?", text) == "52,000 people"
+    text = "This year 61,000 visitors came; last year 40,000 visitors came."
+    assert _short("how many visitors came?", text) == "61,000 visitors"
+    text = "The show drew 3 million viewers in 2022, while in 2021 it drew 2 million viewers."
+    assert _short("How many viewers did the show draw in 2021?", text) == "2 million viewers"
+
+
+def test_percentages_and_distances_keep_their_units() -> None:
+    assert _short("What percentage of voters backed the measure?",
+                  "The measure passed with 58.6% of the vote on Tuesday.") == "58.6%"
+    assert _short("How far is Hama from Homs?", "Hama lies about 50 kilometers from Homs.") == "50 kilometers"
+
+
+def test_a_date_is_read_against_the_dateline() -> None:
+    assert _short("When did the strike begin?", "Workers began the strike yesterday, the union said.",
+                  published="2022-06-24") == "23 June 2022 (“yesterday” in the article dated 24 June 2022)"
+
+
+def test_a_name_the_question_does_not_already_hold() -> None:
+    text = "A jury found Bill Cosby liable for sexually abusing a teenager at the Playboy Mansion in 1975."
+    assert _short("Which embattled celebrity was found liable in a sexual battery case?", text) == "Bill Cosby"
+    text = "Iran has warned Assad that its help will be limited, the Wall Street Journal reported on Monday."
+    assert _short("Which newspaper reported that Iran warned Assad?", text) == "Wall Street Journal"
+
+
+def test_he_and_the_retailer_are_named_from_the_sentence_before() -> None:
+    text = "Walmart cut its profit forecast on Monday. The retailer said shoppers were spending less on clothes."
+    second = text.split(". ")[1]
+    cand = _candidate(text, second)
+    assert named_referent(second, cand.previous_sentence()) == "Walmart"
+    assert named_answer(cand, "Which retailer said shoppers were spending less?", NONE) == "Walmart"
+    text = "Tom Brady announced his retirement on Tuesday. He said he was leaving for good."
+    assert named_referent("He said he was leaving for good.", text.split(". ")[0]) == "Tom Brady"
+    # A sentence that names its own subject needs no help.
+    assert named_referent("Target said sales fell.", "Walmart cut its forecast.") is None
+
+
+def test_names_skip_sentence_initial_words_and_lone_demonyms() -> None:
+    names = [n for _, n in proper_names("However, Syrian forces met Abu al-Qaqaa near the Bank of America tower.")]
+    assert names == ["Abu al-Qaqaa", "Bank of America"]
+
+
+def test_headlines_captions_and_chrome_are_not_quotable() -> None:
+    assert not is_quotable("Two killed as bridge collapses in storm")
+    assert not is_quotable("(Photo: Reuters/John Smith)")
+    assert not is_quotable("Read more")
+    assert is_quotable("The bridge repair cost $48 million, the city said.")
+    assert is_quotable("“We will consider the request,” the minister said.”")
+
+
+def test_short_answer_is_part_of_the_public_json() -> None:
+    answer = Answer(question="q", text="$48 million: “...” [1]", kind="answer", short="$48 million")
+    assert answer.to_dict()["short"] == "$48 million"
+    assert Answer(question="q", text="The articles don't say.", kind="refusal").to_dict()["short"] is None
