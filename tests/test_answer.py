@@ -88,10 +88,10 @@ def test_ingest_adds_only_the_folder_given_and_seeds_fill_only_an_empty_index(tm
     assistant = Assistant(Settings(data_dir=tmp_path / "data", llm="extractive"))
     assert assistant.retrieve("ferry") == [] and assistant.store.count() == 0  # only ask adds the seeds
     assert assistant.ingest(folder).added == ["ferry.txt"]
-    assert {m["doc_id"] for m in assistant.store.collection.get()["metadatas"]} == {"ferry.txt"}
+    assert {n.metadata["doc_id"] for n in assistant.store.all_nodes()} == {"ferry.txt"}
     answer = assistant.ask("when did the Zanthorpe ferry resume service?")
     assert "Monday" in answer.text and not answer.notes  # not empty: no seeds added
-    assert {m["doc_id"] for m in assistant.store.collection.get()["metadatas"]} == {"ferry.txt"}
+    assert {n.metadata["doc_id"] for n in assistant.store.all_nodes()} == {"ferry.txt"}
 
 
 def test_cli_reports_errors_without_traceback(tmp_path: Path) -> None:
