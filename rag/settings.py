@@ -60,6 +60,10 @@ class Settings:
     llm_timeout: float = 120.0
     llm_max_tokens: int = 400
     temperature: float = 0.0
+    # What the LLM reads: the first llm_passages retrieved passages, best first ("rank") or best last,
+    # next to the question ("reverse"). bench/llm_small.py measured the choice on a small local model.
+    llm_passages: int = 5
+    llm_passage_order: Literal["rank", "reverse"] = "rank"
 
     # Extractive answerer: below this support score it says the articles don't say.
     min_support: float = 0.41
@@ -133,5 +137,9 @@ def _validate(s: Settings) -> None:
         raise RagError(f"{PREFIX}EMBED must be minilm or openai, not {s.embed!r}.")
     if s.chunk_overlap >= s.chunk_size:
         raise RagError(f"{PREFIX}CHUNK_OVERLAP ({s.chunk_overlap}) must be smaller than {PREFIX}CHUNK_SIZE.")
+    if s.llm_passage_order not in ("rank", "reverse"):
+        raise RagError(f"{PREFIX}LLM_PASSAGE_ORDER must be rank or reverse, not {s.llm_passage_order!r}.")
+    if s.llm_passages < 1:
+        raise RagError(f"{PREFIX}LLM_PASSAGES must be at least 1.")
     if s.top_k < 1:
         raise RagError(f"{PREFIX}TOP_K must be at least 1.")

@@ -14,8 +14,8 @@ from rag.models import Citation, Passage
 from rag.text.markers import GROUP, RUN, expand, strip_markers
 from rag.text.sentences import sentence_spans
 
-# The one answer every generator gives when the passages do not answer the question. The LLM is told to
-# say exactly this (the system prompt's {refusal}), so that refusals can be recognised here.
+# The words every generator shows when the passages do not answer the question. They are for the reader
+# only: the outcome is `Answer.kind`, never recognised from this wording (see rag.answer.llm).
 REFUSAL = "The articles don't say."
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*")
@@ -76,13 +76,6 @@ def best_quote(passage: Passage, claim: str) -> tuple[str, int, int]:
     best = max(spans, key=lambda span: (_overlap(claim_terms, _terms(text[span[0] : span[1]])), -span[0]))
     start, end = best
     return text[start:end], passage.start + start, passage.start + end
-
-
-def is_refusal(text: str, citations: Sequence[Citation]) -> bool:
-    """True when the answer is (or starts with) the refusal phrase, or cites nothing and says it."""
-    said = _normalise(text)
-    phrase = _normalise(REFUSAL).rstrip(".")
-    return said.startswith(phrase) or (not citations and phrase in said)
 
 
 def _parse(text: str, valid: set[int]) -> tuple[str, list[int]]:
@@ -168,10 +161,6 @@ def _stem(word: str) -> str:
 
 def _overlap(claim: dict[str, float], sentence: dict[str, float]) -> float:
     return sum(weight for term, weight in claim.items() if term in sentence)
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.replace("’", "'").lower().split())
 
 
 def _citation(marker: int, passage: Passage, quote: str, start: int, end: int) -> Citation:
