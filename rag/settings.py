@@ -105,6 +105,10 @@ class Settings:
     llm_timeout: float = 120.0
     llm_max_tokens: int = 400
     temperature: float = 0.0
+    # What the LLM reads: the first llm_passages retrieved passages, best first ("rank") or best last,
+    # next to the question ("reverse"). bench/llm_small.py measured the choice on a small local model.
+    llm_passages: int = 5
+    llm_passage_order: Literal["rank", "reverse"] = "rank"
 
     answer: AnswerConfig = field(default_factory=AnswerConfig)
 
@@ -194,6 +198,10 @@ def _validate(s: Settings) -> None:
         raise RagError(f"{PREFIX}EMBED must be minilm or openai, not {s.embed!r}.")
     if s.chunk_overlap >= s.chunk_size:
         raise RagError(f"{PREFIX}CHUNK_OVERLAP ({s.chunk_overlap}) must be smaller than {PREFIX}CHUNK_SIZE.")
+    if s.llm_passage_order not in ("rank", "reverse"):
+        raise RagError(f"{PREFIX}LLM_PASSAGE_ORDER must be rank or reverse, not {s.llm_passage_order!r}.")
+    if s.llm_passages < 1:
+        raise RagError(f"{PREFIX}LLM_PASSAGES must be at least 1.")
     if s.top_k < 1:
         raise RagError(f"{PREFIX}TOP_K must be at least 1.")
     for name in ("max_file_mb", "max_chunks_per_article", "max_html_elements", "ui_concurrency"):

@@ -27,10 +27,10 @@ from rag.assistant import Assistant
 from rag.errors import RagError
 from rag.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
 from rag.models import Answer, Citation
+from rag.text.markers import marker_groups
 
 REFUSAL_NOTE = "The articles don't say — try rephrasing the question, or add articles that cover it."
 EARLIER_TURNS_SHOWN = 20  # older answers' sources are dropped from the panel, to keep it light
-_MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 # A two-sided answer opens with this (rag/extract.py's conflict answers; the LLM prompts ask for the same).
 _DISAGREE = re.compile(r"\s*sources disagree\b\s*:?\s*", re.IGNORECASE)
 
@@ -46,17 +46,12 @@ def source_id(turn: int, marker: int) -> str:
 def link_markers(text: str, turn: int) -> str:
     """HTML-escape an answer and turn each ``[n]`` (``[1, 2]``, ``[1-2]`` too) into links to its sources."""
 
-    def link(match: re.Match[str]) -> str:
-        return "".join(
-            f'<a class="rag-cite" href="#{source_id(turn, n)}">[{n}]</a>' for n in _expand(match.group(1))
-        )
-
     out: list[str] = []
     pos = 0
-    for match in _MARKER_GROUP.finditer(text):
-        out.append(_escape_text(text[pos : match.start()]))
-        out.append(link(match))
-        pos = match.end()
+    for group in marker_groups(text):
+        out.append(_escape_text(text[pos : group.start]))
+        out.extend(f'<a class="rag-cite" href="#{source_id(turn, n)}">[{n}]</a>' for n in group.numbers)
+        pos = group.end
     out.append(_escape_text(text[pos:]))
     return "".join(out)
 
@@ -359,18 +354,6 @@ def port_problem(host: str, port: int) -> str | None:
                     f"copy of this app) is probably using the port: stop it, or pick another port with "
                     f"RAG_PORT=... or `rag serve --port ...`.")
     return None
-
-
-def _expand(group: str) -> list[int]:
-    """``"1, 3-4"`` -> ``[1, 3, 4]`` (order kept, duplicates dropped)."""
-    out: list[int] = []
-    for part in re.split(r"\s*,\s*", group.strip()):
-        bounds = [int(x) for x in re.split(r"\s*[-–]\s*", part) if x]
-        numbers = range(bounds[0], bounds[-1] + 1) if len(bounds) == 2 and bounds[0] <= bounds[1] else bounds
-        for n in numbers:
-            if n not in out:
-                out.append(n)
-    return out
 
 
 def _escape_text(text: str) -> str:

@@ -13,9 +13,9 @@ import pytest
 from llama_index.core.schema import TextNode
 from llm_server import LLM_TIMEOUT_S
 
-from rag.answer.citations import REFUSAL, best_quote, citations_for, is_refusal, parse_markers
+from rag.answer.citations import REFUSAL, best_quote, citations_for, parse_markers
 from rag.answer.condense import condense_question
-from rag.answer.llm import OpenAIGenerator, count_usage
+from rag.answer.llm import OpenAIGenerator, OutcomeFilter, count_usage, decide_kind, read_outcome
 from rag.errors import RagError
 from rag.models import Answer, Passage
 from rag.settings import PROJECT_ROOT, Settings
@@ -80,6 +80,16 @@ def _assert_citations_point_into_article(answer: Answer, n_passages: int) -> Non
         )
 
 
+def _echo_prompts(tmp_path: Path, reply: str) -> Path:
+    """Prompts a base model continues by repeating `reply`: a deterministic reply from a real server."""
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "answer_system.txt").write_text(reply)
+    (prompts / "answer_user.txt").write_text(reply * 5)
+    (prompts / "answer_passage.txt").write_text("[{number}] {text}")
+    return prompts
+
+
 # --- the prompt ---------------------------------------------------------------------------------------
 
 
@@ -119,13 +129,9 @@ def test_real_answer_parses_whatever_the_model_says(
 def test_real_reply_markers_map_to_supporting_quotes(
     llm_server: str, tmp_path: Path, passages: list[Passage]
 ) -> None:
-    # Prompts a base model continues by repeating the line: a deterministic reply with real markers,
-    # including [7], which points at no passage.
-    line = "The army left Hama on December 5 [1]. Iran warned Assad [2][7].\n"
-    prompts = tmp_path / "prompts"
-    prompts.mkdir()
-    (prompts / "answer_system.txt").write_text(line)
-    (prompts / "answer_user.txt").write_text(line * 5)
+    # A reply with real markers, including [7], which points at no passage.
+    line = "ANSWER\nThe army left Hama on December 5 [1]. Iran warned Assad [2][7].\n"
+    prompts = _echo_prompts(tmp_path, line)
     generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, prompts_dir=prompts))
     answer = generator.answer(QUESTION, passages)
     assert answer.text.startswith("The army left Hama on December 5 [1]. Iran warned Assad [2]")
@@ -133,8 +139,44 @@ def test_real_reply_markers_map_to_supporting_quotes(
     assert [c.marker for c in answer.citations] == [1, 2]
     assert answer.citations[0].quote.startswith(HAMA)
     assert answer.citations[1].quote.startswith(IRAN)
-    assert not answer.refused
+    assert answer.kind == "answer" and not answer.notes
     _assert_citations_point_into_article(answer, len(passages))
+
+
+@pytest.mark.llm
+def test_real_outcome_line_sets_the_kind_and_is_never_streamed(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    line = "DISAGREEMENT\nOne article says the army left Hama on December 5 [1], another that Iran warned Assad [2].\n"
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line))
+    )
+    items = list(generator.stream(QUESTION, passages))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.kind == "disagreement" and not final.notes
+    assert final.text.startswith("One article says the army left Hama on December 5 [1]")
+    assert [c.marker for c in final.citations][:2] == [1, 2]
+    shown = "".join(i for i in items[:-1] if isinstance(i, str))
+    # The outcome line is held back; the base model's repeats of the line after it are body text.
+    assert shown.startswith("One article says") and final.text.startswith(shown[:60])
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [("The army left Hama on December 5 [1].\n", "answer"), ("Hama is a city in Syria.\n", "refusal")],
+)
+def test_real_reply_without_outcome_line_falls_back_on_citations(
+    llm_server: str, tmp_path: Path, passages: list[Passage], line: str, kind: str
+) -> None:
+    # A model that ignores the format: the kind follows the citations, and the note says so.
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line))
+    )
+    answer = generator.answer(QUESTION, passages)
+    assert answer.text.startswith(line.strip())
+    assert answer.kind == kind and bool(answer.citations) == (kind == "answer")
+    assert any("no outcome line" in note for note in answer.notes)
 
 
 @pytest.mark.llm
@@ -147,7 +189,7 @@ def test_stream_yields_deltas_then_the_parsed_answer(
     assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
     assert isinstance(final, Answer)
     reply = "".join(deltas)  # type: ignore[arg-type]
-    assert final.text == parse_markers(reply, len(passages))[0]
+    assert final.text == parse_markers(reply, len(passages))[0] or final.kind == "refusal"
     assert final.citations == citations_for(final.text, passages)
     assert final.usage["completion_tokens"] > 0 and final.mode == "openai"
 
@@ -256,7 +298,55 @@ def test_best_quote_weighs_numbers_and_dates(passages: list[Passage]) -> None:
     assert quote.startswith(HAMA) and ARTICLE[start:end] == quote
 
 
-def test_refusal_detection() -> None:
-    assert is_refusal(REFUSAL, [])
-    assert is_refusal("The articles don’t say. Sorry.", [])
-    assert not is_refusal("The army left Hama on December 5 [1].", [])
+# --- outcome lines on scripted replies (pure logic, no server) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "body"),
+    [
+        ("ANSWER\nOn December 5 [1].", "answer", "On December 5 [1]."),
+        ("REFUSAL\nThe articles don't say.", "refusal", "The articles don't say."),
+        ("DISAGREEMENT\nOne says 30 [1], another 1 [2].", "disagreement", "One says 30 [1], another 1 [2]."),
+        ("  **Answer:** On December 5 [1].", "answer", "On December 5 [1]."),
+        ("# REFUSAL", "refusal", ""),
+        ("Disagreement - one says 30 [1].", "disagreement", "one says 30 [1]."),
+        ("On December 5 [1].", None, "On December 5 [1]."),
+        ("Answered on December 5 [1].", None, "Answered on December 5 [1]."),
+        ("The articles don't say.", None, "The articles don't say."),  # the wording alone is not an outcome
+    ],
+)
+def test_read_outcome(reply: str, kind: str | None, body: str) -> None:
+    outcome = read_outcome(reply)
+    assert (outcome.kind, outcome.body) == (kind, body)
+
+
+def test_decide_kind_checks_the_declared_outcome_against_citations(passages: list[Passage]) -> None:
+    one = citations_for("On December 5 [1].", passages)
+    two = citations_for("One says so [1], another not [2].", passages)
+    assert decide_kind("answer", "On December 5 [1].", one) == ("answer", [])
+    assert decide_kind("refusal", REFUSAL, []) == ("refusal", [])
+    assert decide_kind("disagreement", "x [1], y [2].", two) == ("disagreement", [])
+    kind, notes = decide_kind("disagreement", "x [1].", one)
+    assert kind == "answer" and "fewer than two" in notes[0]
+    kind, notes = decide_kind(None, "On December 5 [1].", one)
+    assert kind == "answer" and "no outcome line" in notes[0]
+    kind, notes = decide_kind(None, REFUSAL, [])
+    assert kind == "refusal" and "cites no passage" in notes[0]
+    kind, notes = decide_kind("answer", "On December 5.", [])
+    assert kind == "answer" and notes == ["The answer cites no passage."]
+
+
+@pytest.mark.parametrize(
+    "deltas",
+    [
+        ["ANS", "WER", "\n", "On Dec", "ember 5 [1]."],
+        ["ANSWER: On December 5 [1]."],
+        ["\n", "REFUSAL", "\n\nThe articles", " don't say."],
+        ["On December 5 [1]", " and more."],
+        ["On"],
+    ],
+)
+def test_outcome_filter_streams_everything_but_the_outcome_line(deltas: list[str]) -> None:
+    hold = OutcomeFilter()
+    shown = "".join(hold.feed(d) for d in deltas) + hold.flush()
+    assert shown == read_outcome("".join(deltas)).body

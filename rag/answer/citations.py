@@ -1,7 +1,8 @@
 """Citation markers: parse ``[n]`` in an answer, and find the sentence of passage n that backs the claim.
 
 Pure logic shared by the LLM generator, the extractive generator and the eval's citation checker.
-Markers are passage numbers: ``[1]``, ``[1, 2]``, ``[1][2]`` and ``[1-2]`` all cite passages 1 and 2.
+Markers are passage numbers: ``[1]``, ``[1, 2]``, ``[1][2]`` and ``[1-2]`` all cite passages 1 and 2
+(read by rag.text.markers, the one marker parser).
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ import re
 from collections.abc import Sequence
 
 from rag.models import AlsoPublished, Citation, Passage
+from rag.text.markers import GROUP, RUN, expand, strip_markers
 from rag.text.sentences import sentence_spans
 
-# The one answer every generator gives when the passages do not answer the question. The LLM is told to
-# say exactly this (the system prompt's {refusal}), so that refusals can be recognised here.
+# The words every generator shows when the passages do not answer the question. They are for the reader
+# only: the outcome is `Answer.kind`, never recognised from this wording (see rag.answer.llm).
 REFUSAL = "The articles don't say."
 
-# One bracket group of numbers separated by commas or dashes: [3], [1, 2], [1-2], [1–3, 5]; and a run
-# of adjacent groups with the whitespace before it: " [1][2]".
-_GROUP = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
-_RUN = re.compile(r"(\s*)(?:\[\d+(?:\s*[-–,]\s*\d+)*\])+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*")
 _DATE_TEXT = (
     "january february march april june july august september october november december jan feb mar apr "
@@ -80,25 +78,13 @@ def best_quote(passage: Passage, claim: str) -> tuple[str, int, int]:
     return text[start:end], passage.start + start, passage.start + end
 
 
-def is_refusal(text: str, citations: Sequence[Citation]) -> bool:
-    """True when the answer is (or starts with) the refusal phrase, or cites nothing and says it."""
-    said = _normalise(text)
-    phrase = _normalise(REFUSAL).rstrip(".")
-    return said.startswith(phrase) or (not citations and phrase in said)
-
-
-def strip_markers(text: str) -> str:
-    """`text` without any ``[n]`` markers (for comparing claims with sources)."""
-    return re.sub(r"\s{2,}", " ", _RUN.sub("", text)).strip()
-
-
 def _parse(text: str, valid: set[int]) -> tuple[str, list[int]]:
     seen: list[int] = []
 
     def rewrite(run: re.Match[str]) -> str:
         kept_groups: list[str] = []
         changed = False
-        for group in _GROUP.finditer(run.group(0)):
+        for group in GROUP.finditer(run.group(0)):
             numbers, all_valid = _expand(group.group(1), valid)
             seen.extend(n for n in numbers if n not in seen)
             changed = changed or not all_valid
@@ -113,31 +99,21 @@ def _parse(text: str, valid: set[int]) -> tuple[str, list[int]]:
         # Dropping a whole run also drops the space before it ("Hama [9]." -> "Hama."), but not a line break.
         return "\n" if "\n" in run.group(1) else ""
 
-    return _RUN.sub(rewrite, text).strip(), seen
+    return RUN.sub(rewrite, text).strip(), seen
 
 
 def _expand(group: str, valid: set[int]) -> tuple[list[int], bool]:
     """The valid numbers of one bracket group in order (ranges expanded), and whether all were valid."""
-    numbers: list[int] = []
-    all_valid = True
-    for part in group.split(","):
-        bounds = [int(b) for b in re.split(r"\s*[-–]\s*", part.strip())]
-        lo, hi = bounds[0], bounds[-1]
-        # Never materialise a hostile range like [1-999999999]: its ends are all we look at.
-        candidates = list(range(lo, hi + 1)) if 0 <= hi - lo <= 100 else [lo, hi]
-        for n in candidates:
-            if n in valid:
-                numbers.append(n)
-            else:
-                all_valid = False
-    return numbers, all_valid
+    numbers = expand(group)
+    kept = [n for n in numbers if n in valid]
+    return kept, len(kept) == len(numbers)
 
 
 def _claims_by_marker(clean: str, valid: set[int]) -> dict[int, str]:
     """Map each marker to the answer sentence carrying its first use (markers stripped)."""
     spans = sentence_spans(clean)
     claims: dict[int, str] = {}
-    for match in _GROUP.finditer(clean):
+    for match in GROUP.finditer(clean):
         index = _sentence_index(spans, match.start())
         # "... on December 5. [1] Iran ..." puts the marker at the start of the next sentence; it still
         # belongs to the sentence before it.
@@ -185,10 +161,6 @@ def _stem(word: str) -> str:
 
 def _overlap(claim: dict[str, float], sentence: dict[str, float]) -> float:
     return sum(weight for term, weight in claim.items() if term in sentence)
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.replace("’", "'").lower().split())
 
 
 def _citation(marker: int, passage: Passage, quote: str, start: int, end: int) -> Citation:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import openai
 
-from rag.answer.citations import strip_markers
 from rag.answer.llm import complete, make_client
 from rag.prompts import render_prompt
 from rag.settings import Settings
+from rag.text.markers import strip_markers
 
 # Only the recent turns matter for resolving "it"/"they", and long answers would crowd the prompt.
 HISTORY_TURNS = 3

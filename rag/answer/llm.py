@@ -3,19 +3,28 @@
 `Generator` is the seam: anything with `answer()` and `stream()` fits (the LLM generator here, the
 extractive one elsewhere). `OpenAIGenerator` talks to OpenAI or any OpenAI-compatible server (Ollama,
 vLLM, llama.cpp) through the `openai` client, and maps its errors to `RagError`s that say what to do.
+
+Typed outcomes: the prompt (prompts/answer_system.txt) asks the model to open its reply with an outcome
+line, ``ANSWER``, ``REFUSAL`` or ``DISAGREEMENT``, and `read_outcome` turns that line into `Answer.kind`;
+the wording of the reply is never matched. A model that ignores the format falls back on structure: a
+reply citing a passage is an answer, one citing none is a refusal (an uncited claim cannot be checked),
+and the fallback is noted in `Answer.notes`. The outcome line is never streamed to the user.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import openai
 
-from rag.answer.citations import REFUSAL, citations_for, is_refusal, parse_markers
+from rag.answer.citations import REFUSAL, citations_for, parse_markers
 from rag.errors import RagError
-from rag.models import Answer, Passage
+from rag.models import Answer, AnswerKind, Citation, Passage
 from rag.prompts import render_prompt
 from rag.settings import Settings
 
@@ -28,6 +37,15 @@ MAX_RETRIES = 1
 _HEADER_FIELDS = (("Title", "title"), ("Outlet", "outlet"), ("Published", "published"), ("Source", "source"))
 
 Message = dict[str, str]  # {"role": "system" | "user", "content": ...}
+
+# The outcome line: one of the three words, maybe dressed in markdown ("**ANSWER**", "# Refusal"), maybe
+# followed on the same line by a colon and the answer itself ("ANSWER: The army left ... [1]").
+_OUTCOMES: dict[str, AnswerKind] = {"ANSWER": "answer", "REFUSAL": "refusal", "DISAGREEMENT": "disagreement"}
+_OUTCOME_LINE = re.compile(
+    r"\s*[*#_`>\s]*(ANSWER|REFUSAL|DISAGREEMENT)\b[*_`]*[ \t]*[:.\-–—]?[*_`]*[ \t]*(?:\r?\n)?", re.IGNORECASE
+)
+# Enough buffered reply to know whether it opened with an outcome word: the longest, its dressing, a colon.
+_OUTCOME_WAIT_CHARS = 24
 
 
 class Generator(Protocol):
@@ -58,12 +76,27 @@ class OpenAIGenerator:
         prompts_dir = self.settings.prompts_dir
         system = render_prompt(prompts_dir, "answer_system", refusal=REFUSAL)
         user = render_prompt(
-            prompts_dir, "answer_user", passages=format_passages(passages), question=question, refusal=REFUSAL
+            prompts_dir,
+            "answer_user",
+            passages=format_passages(passages, prompts_dir),
+            question=question,
+            refusal=REFUSAL,
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
+    def select(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages the model sees, numbered in the order it reads them (Settings.llm_passages, _order).
+
+        Small models answer better from fewer, shorter prompts (bench/llm_small.py measured it).
+        """
+        kept = sorted(passages, key=lambda p: p.number)[: self.settings.llm_passages]
+        if self.settings.llm_passage_order == "reverse":
+            kept.reverse()  # the best passage last, next to the question
+        return [Passage(node=p.node, score=p.score, number=i) for i, p in enumerate(kept, start=1)]
+
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Ask the model once and parse its reply into a cited `Answer`."""
+        passages = self.select(passages)
         messages = self.build_messages(question, passages)
         started = time.perf_counter()
         text, usage = complete(self.client, self.settings, messages)
@@ -72,18 +105,26 @@ class OpenAIGenerator:
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Yield the reply's text deltas as the server sends them, then the parsed `Answer`.
 
-        Deltas are raw model text (markers not yet checked); show the final Answer's text once it comes.
+        Deltas are raw model text (markers not yet checked) without the outcome line; show the final
+        Answer's text once it comes.
         """
+        passages = self.select(passages)
         messages = self.build_messages(question, passages)
         started = time.perf_counter()
         parts: list[str] = []
         usage: dict[str, int] = {}
+        hold = OutcomeFilter()
         for item in stream_complete(self.client, self.settings, messages):
             if isinstance(item, str):
                 parts.append(item)
-                yield item
+                shown = hold.feed(item)
+                if shown:
+                    yield shown
             else:
                 usage = item
+        rest = hold.flush()
+        if rest:
+            yield rest
         yield self._finish(question, passages, messages, "".join(parts), usage, time.perf_counter() - started)
 
     def _finish(
@@ -95,13 +136,14 @@ class OpenAIGenerator:
         usage: dict[str, int],
         elapsed: float,
     ) -> Answer:
-        text, _ = parse_markers(reply, len(passages))
+        outcome = read_outcome(reply)
+        text, _ = parse_markers(outcome.body, len(passages))
         citations = citations_for(text, passages)
-        notes = [] if text else ["The LLM returned an empty answer."]
+        kind, notes = decide_kind(outcome.kind, text, citations)
         return Answer(
             question=question,
-            text=text,
-            kind="refusal" if is_refusal(text, citations) else "answer",
+            text=text or (REFUSAL if kind == "refusal" else ""),
+            kind=kind,
             citations=citations,
             mode="openai",
             passages=list(passages),
@@ -109,6 +151,73 @@ class OpenAIGenerator:
             timings={"generate": elapsed},
             usage=usage or count_usage(messages, reply),
         )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A reply split into its outcome line (None when the model wrote none) and the rest."""
+
+    kind: AnswerKind | None
+    body: str
+
+
+def read_outcome(reply: str) -> Outcome:
+    """Split the outcome line (``ANSWER``, ``REFUSAL``, ``DISAGREEMENT``; any case) off a reply."""
+    match = _OUTCOME_LINE.match(reply)
+    if not match:
+        return Outcome(None, reply.strip())
+    return Outcome(_OUTCOMES[match.group(1).upper()], reply[match.end() :].strip())
+
+
+def decide_kind(declared: AnswerKind | None, text: str, citations: Sequence[Citation]) -> tuple[AnswerKind, list[str]]:
+    """`Answer.kind` from the declared outcome, checked against the citations, and notes for the reader.
+
+    - no outcome line: an answer if it cites a passage, else a refusal (an uncited claim cannot be checked);
+    - a disagreement citing fewer than two passages has no two sides to show: an answer;
+    - an answer citing nothing stays an answer (the model said so), with a note.
+    """
+    notes = [] if text else ["The LLM returned an empty answer."]
+    cited = {c.marker for c in citations}
+    if declared is None:
+        kind: AnswerKind = "answer" if cited else "refusal"
+        why = "it cites a passage" if cited else "it cites no passage"
+        notes.append(f"The LLM wrote no outcome line (ANSWER, REFUSAL or DISAGREEMENT); read as {kind}: {why}.")
+        return kind, notes
+    if declared == "disagreement" and len(cited) < 2:
+        notes.append("The LLM reported a disagreement but cited fewer than two passages; shown as an answer.")
+        return "answer", notes
+    if declared == "answer" and text and not cited:
+        notes.append("The answer cites no passage.")
+    return declared, notes
+
+
+class OutcomeFilter:
+    """Holds back the start of a streamed reply until its outcome line is known, so the user never sees it.
+
+    `feed` each delta and show what it returns; `flush` at the end returns whatever is still held.
+    """
+
+    def __init__(self) -> None:
+        self._head = ""
+        self._open = False
+
+    def feed(self, delta: str) -> str:
+        """The part of the reply that can be shown now (empty while the outcome line is undecided)."""
+        if self._open:
+            return delta
+        self._head += delta
+        head = self._head.lstrip()
+        if "\n" not in head and len(head) < _OUTCOME_WAIT_CHARS:
+            return ""
+        return self.flush()
+
+    def flush(self) -> str:
+        """Stop holding back: the held text without its outcome line."""
+        if self._open:
+            return ""
+        self._open = True
+        match = _OUTCOME_LINE.match(self._head)
+        return self._head[match.end() :].lstrip() if match else self._head.lstrip()
 
 
 def make_client(settings: Settings) -> openai.OpenAI:
@@ -129,9 +238,11 @@ def make_client(settings: Settings) -> openai.OpenAI:
     )
 
 
-def format_passages(passages: Sequence[Passage]) -> str:
-    """Passages as numbered blocks: ``[n]`` header with title/outlet/date/source, resolved dates, text."""
-    return "\n\n".join(_format_passage(p) for p in passages)
+def format_passages(passages: Sequence[Passage], prompts_dir: Path) -> str:
+    """Passages as numbered blocks laid out by prompts/answer_passage.txt, which may use {number},
+    {header} (title, outlet, published date and source joined), each of {title} {outlet} {published}
+    {source}, {dates} (resolved relative dates, with its line break) and {text}."""
+    return "\n\n".join(_format_passage(p, prompts_dir) for p in passages)
 
 
 def complete(
@@ -212,14 +323,17 @@ def api_error(exc: openai.APIError, settings: Settings) -> RagError:
     return RagError(f"The LLM server at {url} sent a reply that could not be read: {_short(str(exc))}")
 
 
-def _format_passage(passage: Passage) -> str:
+def _format_passage(passage: Passage, prompts_dir: Path) -> str:
     meta = passage.meta
-    fields = [f"{label}: {meta[key]}" for label, key in _HEADER_FIELDS if meta.get(key)]
-    lines = [f"[{passage.number}] " + " | ".join(fields)]
-    if meta.get("dates"):
-        lines.append(f"Dates: {meta['dates']}")
-    lines.append(passage.text.strip())
-    return "\n".join(lines)
+    header = " | ".join(f"{label}: {meta[key]}" for label, key in _HEADER_FIELDS if meta.get(key))
+    dates = f"Dates: {meta['dates']}\n" if meta.get("dates") else ""
+    # The template picks what it shows: the joined header, or single fields for a more compact layout.
+    fields = {key: str(meta.get(key) or "") for _, key in _HEADER_FIELDS}
+    block = render_prompt(
+        prompts_dir, "answer_passage", number=str(passage.number), header=header, dates=dates,
+        text=passage.text.strip(), **fields,
+    )
+    return block.strip()
 
 
 def _usage(usage: Any) -> dict[str, int]:

@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.eval.judge import SupportJudge
+from rag.text.markers import GROUP, RUN, markers_in
 from rag.text.sentences import sentence_spans
-
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 
 
 @dataclass
@@ -33,17 +31,17 @@ class SentenceVerdict:
 
 
 def cited_sentences(answer_text: str) -> list[SentenceVerdict]:
-    """Split an answer into sentences (rag.text.sentences) with their `[n]`/`[n, m]` markers, markers removed
+    """Split an answer into sentences (rag.text.sentences) with their `[n]`/`[n, m]`/`[n-m]` markers removed
     from the text. Markers that open a sentence ("... Hama. [1] The army ...") and marker-only fragments
     belong to the sentence before; repeated markers in one sentence count once."""
     out: list[SentenceVerdict] = []
     for start, end in sentence_spans(answer_text):
         raw = answer_text[start:end]
-        lead = _LEADING_MARKERS.match(raw)
+        lead = RUN.match(raw)
         if lead and out:
             _add_markers(out[-1], lead.group(0))
             raw = raw[lead.end() :]
-        text = " ".join(_MARKER.sub(" ", raw).split())
+        text = " ".join(GROUP.sub(" ", raw).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if not re.search(r"\w", text):
             if out:
@@ -56,10 +54,7 @@ def cited_sentences(answer_text: str) -> list[SentenceVerdict]:
 
 
 def _add_markers(sentence: SentenceVerdict, raw: str) -> None:
-    for group in _MARKER.findall(raw):
-        for n in (int(x) for x in group.split(",")):
-            if n not in sentence.markers:
-                sentence.markers.append(n)
+    sentence.markers.extend(n for n in markers_in(raw) if n not in sentence.markers)
 
 
 def check_citations(answer_text: str, passages: Sequence[str], judge: SupportJudge) -> list[SentenceVerdict]:
