@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from rag.models import AlsoPublished, Citation, Passage
 from rag.text.markers import GROUP, RUN, expand, strip_markers
 from rag.text.sentences import sentence_spans
+from rag.text.tokens import STOPWORDS, stem
 
 # The words every generator shows when the passages do not answer the question. They are for the reader
 # only: the outcome is `Answer.kind`, never recognised from this wording (see rag.answer.llm).
@@ -25,14 +26,6 @@ _DATE_TEXT = (
     "today tomorrow"
 )
 _DATE_WORDS = frozenset(_DATE_TEXT.split())
-_STOP_TEXT = (
-    "a an the and or but if then than so of to in on at by for from with without into onto over under "
-    "about after before as is are was were be been being has have had do does did not no it its this that "
-    "these those there their they them he she his her him we our you your i me my who whom which what "
-    "when where why how all any some more most other such only own same can could will would shall should "
-    "may might must also just very s said says say according"
-)
-_STOPWORDS = frozenset(_STOP_TEXT.split())
 _NUMBER_WEIGHT = 3.0  # a shared number or date is strong evidence that two sentences state the same fact
 _DATE_WEIGHT = 2.0
 _WORD_WEIGHT = 1.0
@@ -139,24 +132,15 @@ def _terms(text: str) -> dict[str, float]:
     terms: dict[str, float] = {}
     for token in _TOKEN.findall(text.lower().replace("’", "'")):
         token = token.replace(",", "") if token.replace(",", "").isdigit() else token
-        if token in _STOPWORDS or (len(token) < 2 and not token.isdigit()):
+        if token in STOPWORDS or (len(token) < 2 and not token.isdigit()):
             continue
         if any(ch.isdigit() for ch in token):
             terms[token] = _NUMBER_WEIGHT
         elif token in _DATE_WORDS:
             terms[token] = _DATE_WEIGHT
         else:
-            terms[_stem(token)] = _WORD_WEIGHT
+            terms[stem(token.removesuffix("'s"))] = _WORD_WEIGHT
     return terms
-
-
-def _stem(word: str) -> str:
-    # Crude plural/possessive folding, enough for "commanders" ~ "commander" and "Iran's" ~ "Iran".
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    return word
 
 
 def _overlap(claim: dict[str, float], sentence: dict[str, float]) -> float:
