@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                                               "p95_s": round(percentile(serial, 95), 3)}}
         results["threads"] = burst([lambda q: assistant.ask(q).to_dict()] * args.users, questions, expected,
                                    args.rounds)
-        default_limit = Settings().ui_concurrency
+        default_limit = Settings.from_env().ui_concurrency
         for name, limit in (("ui, 1 at a time (before)", 1), (f"ui, {default_limit} at a time (now)", default_limit)):
             blocks, url = serve(assistant.settings, limit, questions)
             try:
