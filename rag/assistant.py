@@ -176,7 +176,9 @@ class Assistant:
                                       f"{self.settings.seeds_dir} were indexed first; add your own with "
                                       "`rag ingest FOLDER`.")
                 item.as_of = frame.as_of
-                item.text = lead + item.text
+                # "As of 5 December 2024, the articles don't say.": a refusal reads on after the lead.
+                body = item.text[:1].lower() + item.text[1:] if lead and item.refused else item.text
+                item.text = lead + body
             yield item
 
     def _condense(self, question: str, history: History, mode: str) -> str:

@@ -134,6 +134,10 @@ def test_time_words_favour_the_window_and_the_answer_says_as_of(corpus_assistant
     assert answer.as_of == date(2024, 6, 12) and answer.to_dict()["as_of"] == "2024-06-12"
     early = corpus_assistant.ask(question, as_of=date(2024, 3, 5))
     assert "Alice Moreau" in early.text and "Bruno" not in early.text
+    # A time-bound refusal keeps the day too, and reads as one sentence.
+    none = corpus_assistant.ask("What did the Port Verran zoo name its new penguin this week?",
+                                as_of=date(2024, 6, 12))
+    assert none.kind == "refusal" and none.text == "As of 12 June 2024, the articles don't say."
 
 
 # ------------------------------------------------------------------------ rag eval --corpus (real CLI)
