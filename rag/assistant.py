@@ -7,15 +7,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.answer.extractive import ExtractiveGenerator
-from rag.answer.llm import Generator, OpenAIGenerator
 from rag.errors import RagError
 from rag.ingest.embed import embedder_name, make_embedder
-from rag.ingest.pipeline import IngestReport, ingest_path
 from rag.ingest.store import Store, open_store
 from rag.models import Answer, Passage
 from rag.retrieve.hybrid import HybridRetriever
@@ -24,6 +22,11 @@ from rag.retrieve.spelling import IndexVocabulary, correct_spelling
 from rag.retrieve.timeframe import as_of_lead, timeframe
 from rag.settings import Settings
 from rag.text.lexicon import Lexicon, corpus_lexicon
+
+if TYPE_CHECKING:  # imported where used: serving a question needs neither the OpenAI client nor the
+    # ingest pipeline's parsers, and importing them costs about 1.5 s of every cold start
+    from rag.answer.llm import Generator
+    from rag.ingest.pipeline import IngestReport
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 T = TypeVar("T")
@@ -94,7 +97,7 @@ class Assistant:
     @_Once
     def scorer(self) -> SentenceScorer:
         """Sentence scoring shared by the reranker and the extractive answerer (one vector cache)."""
-        return SentenceScorer(self.embedder, self.lexicon, self.settings.answer)
+        return SentenceScorer(self.embedder, self.lexicon, self.settings.answer, stored=self.store.sentence_vectors)
 
     @_Once
     def vocabulary(self) -> IndexVocabulary:
@@ -104,6 +107,8 @@ class Assistant:
 
     def ingest(self, path: str | Path, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
         """Add or update the articles at `path` (folder or file); `rebuild` drops the index first."""
+        from rag.ingest.pipeline import ingest_path
+
         with self._lock:  # one writer at a time; questions keep using the current retriever meanwhile
             if rebuild:
                 self.__dict__["store"] = open_store(self.settings, embedder_name(self.settings), rebuild=True)
@@ -190,5 +195,7 @@ class Assistant:
 
     def _generator(self, mode: str) -> Generator:
         if mode == "openai":
+            from rag.answer.llm import OpenAIGenerator
+
             return OpenAIGenerator(self.settings)
         return ExtractiveGenerator(self.scorer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.errors import RagError
@@ -21,9 +22,10 @@ class CountingMiniLM(MiniLMEmbedding):
 
     calls: int = 0
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+    def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                         ) -> tuple[np.ndarray, list[np.ndarray]]:
         self.calls += len(texts)
-        return super()._get_text_embeddings(texts)
+        return super().embed_with_spans(texts, spans)
 
 
 @pytest.fixture()
@@ -90,8 +92,12 @@ def test_interrupted_article_is_repaired(tmp_path: Path, corpus: Path) -> None:
     doc = "000_0acf8dbdca9c3ed5.txt"
     texts = texts_of(store, doc)
     # A run killed after writing an article's vectors but before its catalogue transaction committed:
-    # the catalogue has no trace of the article, Chroma still has the vectors.
+    # the catalogue has no trace of the article, Chroma still has the vectors, and the sentence vectors
+    # written with them are still there.
+    kept = store.catalog.conn.execute("SELECT * FROM sentences").fetchall()
     store.catalog.drop_article(str(corpus.resolve()), doc)
+    with store.catalog.write() as conn:
+        conn.executemany("INSERT OR REPLACE INTO sentences VALUES (?, ?, ?)", kept)
     assert not texts_of(store, doc) and store.collection.count() > store.count()
     embedder.calls = 0
     report = ingest_path(corpus, store, embedder, settings, progress=False)
@@ -140,3 +146,42 @@ def test_changing_the_chunk_size_resplits(tmp_path: Path, corpus: Path) -> None:
     before = store.count()
     report = ingest_path(corpus, store, embedder, settings.with_(chunk_size=64, chunk_overlap=16), progress=False)
     assert len(report.updated) == 5 and store.count() > before
+
+
+def test_sentence_vectors_are_kept_at_ingest(tmp_path: Path, corpus: Path) -> None:
+    """Each chunk's sentences get vectors in the same model pass as the chunk; the answerer reads them from
+    the index instead of embedding ~200 sentences per question, and they are deleted with their chunk."""
+    from rag.models import Passage
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.text.lexicon import Lexicon
+    from rag.text.sentences import sentence_spans
+
+    settings = Settings(data_dir=tmp_path / "data")
+    embedder = CountingMiniLM()
+    store = open_store(settings, embedder_name(settings))
+    ingest_path(corpus, store, embedder, settings, progress=False)
+    nodes = store.all_nodes()
+    stored = store.sentence_vectors([n.node_id for n in nodes])
+    assert set(stored) == {n.node_id for n in nodes}
+    for node in nodes:
+        spans = sentence_spans(node.get_content())
+        assert set(stored[node.node_id]) <= set(spans) and len(stored[node.node_id]) >= len(spans) - 1
+        for vec in stored[node.node_id].values():
+            assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+    # A stored sentence vector points where the sentence's own embedding does (read in its chunk's context).
+    node = nodes[0]
+    (s, e), vec = next(iter(stored[node.node_id].items()))
+    alone = embedder.embed([node.get_content()[s:e]])[0]
+    assert float(vec @ alone) > 0.6
+
+    scorer = SentenceScorer(embedder, Lexicon(), settings.answer, stored=store.sentence_vectors)
+    passages = [Passage(node=n, score=1.0, number=i) for i, n in enumerate(nodes[:5], start=1)]
+    embedder.calls = 0
+    ranked = scorer.rank("When did the army leave the city?", passages)
+    assert ranked and embedder.calls <= 1 + sum(len(sentence_spans(p.text)) - len(stored[p.node.node_id])
+                                                for p in passages)  # the question, and any cut-off sentence
+
+    doc = str(nodes[0].metadata["doc_id"])
+    gone = {n.node_id for n in nodes if n.metadata["doc_id"] == doc}
+    store.delete_doc(str(corpus.resolve()), doc)
+    assert not set(store.sentence_vectors(sorted(gone))) - {n.node_id for n in store.all_nodes()}

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from rag.errors import RagError
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS refs (
     article INTEGER NOT NULL, position INTEGER NOT NULL, chunk INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, dates TEXT, PRIMARY KEY (article, position));
 CREATE INDEX IF NOT EXISTS refs_chunk ON refs(chunk);
+CREATE TABLE IF NOT EXISTS sentences (chunk_id TEXT PRIMARY KEY, spans BLOB NOT NULL, vectors BLOB NOT NULL);
 """
 
 
@@ -150,6 +152,26 @@ class Catalog:
             found.update(str(r[0]) for r in rows)
         return found
 
+    def with_sentences(self, chunk_ids: list[str]) -> set[str]:
+        """Those of `chunk_ids` whose sentence vectors are stored."""
+        found: set[str] = set()
+        for part in _parts(chunk_ids):
+            rows = self.conn.execute(f"SELECT chunk_id FROM sentences WHERE chunk_id IN ({_marks(part)})", part)
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, dict[tuple[int, int], np.ndarray]]:
+        """chunk id -> {(start, end) of a sentence in the chunk text: its unit vector}, for those stored."""
+        out: dict[str, dict[tuple[int, int], np.ndarray]] = {}
+        for part in _parts(chunk_ids):
+            for cid, spans, vectors in self.conn.execute(
+                    f"SELECT chunk_id, spans, vectors FROM sentences WHERE chunk_id IN ({_marks(part)})", part):
+                pairs = np.frombuffer(spans, dtype=np.int32).reshape(-1, 2)
+                vecs = np.frombuffer(vectors, dtype=np.int8).reshape(len(pairs), -1).astype(np.float32)
+                vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+                out[str(cid)] = {(int(a), int(b)): v for (a, b), v in zip(pairs, vecs, strict=True)}
+        return out
+
     def signatures(self) -> Iterator[tuple[str, int, bytes]]:
         """(article key, group, MinHash signature) of every article: read once per ingest run that embeds
         something (to find syndicated copies), never per process start or per question."""
@@ -211,6 +233,12 @@ class Catalog:
                              (aid, chunk.position, rowid, chunk.start, chunk.end, chunk.dates))
             return record.group if record.group is not None else aid, self._settle(conn, old_chunks)
 
+    def put_sentence_vectors(self, rows: list[tuple[str, list[tuple[int, int]], np.ndarray]]) -> None:
+        """Store each chunk's sentence spans and vectors (int8: only their direction is ever used)."""
+        encoded = [(cid, np.asarray(spans, dtype=np.int32).tobytes(), _int8(vectors)) for cid, spans, vectors in rows]
+        with self.write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO sentences VALUES (?, ?, ?)", encoded)
+
     def drop_article(self, origin: str, doc_id: str) -> list[str]:
         """Forget an article; returns the chunk ids no article refers to any more."""
         with self.write() as conn:
@@ -219,7 +247,7 @@ class Catalog:
     def clear(self) -> None:
         """Forget everything (for `--rebuild`)."""
         with self.write() as conn:
-            for table in ("articles", "chunks", "refs", "chunk_fts", "spell_fts"):
+            for table in ("articles", "chunks", "refs", "sentences", "chunk_fts", "spell_fts"):
                 conn.execute(f"DELETE FROM {table}")
 
     def _chunk_rowid(self, conn: sqlite3.Connection, chunk: ChunkRecord, aid: int, record: ArticleRecord) -> int:
@@ -264,6 +292,7 @@ class Catalog:
                 conn.execute("UPDATE chunks SET owner = ?, owner_pos = ?, doc_id = ?, day = ? WHERE id = ?",
                              (*heir, rowid))
         conn.executemany("DELETE FROM chunks WHERE id = ?", [(r,) for r, _ in freed])
+        conn.executemany("DELETE FROM sentences WHERE chunk_id = ?", [(c,) for _, c in freed])
         lexical.unindex_chunks(conn, [r for r, _ in freed])
         return [c for _, c in freed]
 
@@ -280,6 +309,13 @@ def _node(chunk_id: str, text: str, meta: dict[str, Any], position: int, start: 
                     excluded_embed_metadata_keys=[*EMBED_EXCLUDED, *extra],
                     excluded_llm_metadata_keys=[*LLM_EXCLUDED, "source_key", "also_published"],
                     relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=str(meta.get("doc_id")))})
+
+
+def _int8(vectors: np.ndarray) -> bytes:
+    # Each row scaled to its largest component: 1 byte per dimension, cosine error around 0.001.
+    v = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    scale = np.clip(np.abs(v).max(axis=1, keepdims=True), 1e-12, None)
+    return np.round(v / scale * 127).astype(np.int8).tobytes()
 
 
 def article_key(origin: str, doc_id: str) -> str:

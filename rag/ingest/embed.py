@@ -51,14 +51,27 @@ class MiniLMEmbedding(BaseEmbedding):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed one batch; returns an array of shape [len(texts), 384]."""
+        return self.embed_with_spans(texts, [[] for _ in texts])[0]
+
+    def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                         ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed one batch, and also each character span of each text (its sentences) from the same pass.
+
+        A span's vector mean-pools the tokens inside it, read in the context of the whole text: one model
+        run gives a chunk's vector and its sentences' vectors, so the answerer needs no embedding per
+        question. Returns the text vectors [len(texts), 384] and, per text, its span vectors
+        [len(spans[i]), 384]; a span cut off by truncation gets a zero vector (the caller embeds it alone).
+        """
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(["last_hidden_state"], feeds)[0]  # [batch, seq, 384]
         weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        pooled = _unit((hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None))
+        per_text = [_span_vectors(hidden[i], enc, wanted) for i, (enc, wanted) in
+                    enumerate(zip(encodings, spans, strict=True))]
+        return pooled, per_text
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self.embed([query])[0].tolist()
@@ -71,6 +84,24 @@ class MiniLMEmbedding(BaseEmbedding):
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.clip(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12, None)
+
+
+def _span_vectors(hidden: np.ndarray, encoding: Any, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Unit vectors of the tokens inside each [start, end) character span (zeros where none survived)."""
+    out = np.zeros((len(spans), hidden.shape[-1]), dtype=np.float32)
+    if not spans:
+        return out
+    offsets = np.array(encoding.offsets, dtype=np.int64)  # [seq, 2]; special and padding tokens are (0, 0)
+    real = (np.array(encoding.special_tokens_mask) == 0) & (np.array(encoding.attention_mask) == 1)
+    for j, (start, end) in enumerate(spans):
+        inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+        if inside.any():
+            out[j] = hidden[inside].mean(axis=0)
+    return _unit(out) * (np.linalg.norm(out, axis=-1, keepdims=True) > 0)
 
 
 def _check_sha256(path: Path, expected: str) -> None:

@@ -10,20 +10,23 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
 from rag.errors import RagError
 from rag.ingest.catalog import ArticleRecord, ChunkRecord, article_key
+from rag.ingest.embed import MiniLMEmbedding
 from rag.ingest.load import load_path
 from rag.ingest.split import min_chunks, split_article
-from rag.ingest.store import Store
+from rag.ingest.store import SentenceVectors, Store
 from rag.ingest.syndication import StoryGroups, signature, to_bytes
 from rag.models import Article
 from rag.settings import Settings
 from rag.text.dates import format_resolved, resolve_dates
 from rag.text.lexicon import LEXICON_FILE, Lexicon, corpus_lexicon
+from rag.text.sentences import sentence_spans
 
 
 @dataclass
@@ -155,13 +158,18 @@ def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: St
     """Embed the new chunk texts of the pending articles, then record each article."""
     if not pending:
         return
-    texts: dict[str, str] = {}
+    texts: dict[str, tuple[str, str]] = {}  # chunk id -> (the text embedded, the chunk text)
     for _, nodes in pending:
         for node in nodes:  # dates were resolved in _split
-            texts.setdefault(chunk_id(node.get_content()), node.get_content(metadata_mode=MetadataMode.EMBED))
-    new = store.unembedded(list(texts))
-    if new:
-        store.add_vectors(new, embed_sorted(embedder, [texts[c] for c in new]))
+            content = node.get_content()
+            texts.setdefault(chunk_id(content), (node.get_content(metadata_mode=MetadataMode.EMBED), content))
+    with_sentences = isinstance(embedder, MiniLMEmbedding)
+    new = store.unembedded(list(texts), sentences=with_sentences)
+    if new and with_sentences:
+        assert isinstance(embedder, MiniLMEmbedding)
+        store.add_vectors(new, *embed_with_sentences(embedder, [texts[c] for c in new]))
+    elif new:
+        store.add_vectors(new, embed_sorted(embedder, [texts[c][0] for c in new]))
     for article, nodes in pending:
         record_article(store, groups, origin, article, nodes, settings)
         bar.update(1)
@@ -192,6 +200,31 @@ def embed_sorted(embedder: BaseEmbedding, texts: list[str]) -> list[list[float]]
     for i, vector in zip(order, vectors, strict=True):
         result[i] = vector
     return result
+
+
+def embed_with_sentences(embedder: MiniLMEmbedding, texts: list[tuple[str, str]]
+                         ) -> tuple[list[list[float]], list[SentenceVectors]]:
+    """Vectors of the (embedded text, chunk text) pairs and of each chunk's sentences, from one model pass,
+    shortest first as in `embed_sorted`. Sentence spans are offsets in the chunk text (what a passage shows);
+    a sentence that truncation cut off is left out, and the answerer embeds it alone when it needs it."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i][0]))
+    vectors: list[list[float]] = [[] for _ in texts]
+    sentences: list[SentenceVectors] = [([], np.zeros((0, 0), dtype=np.float32)) for _ in texts]
+    size = max(1, embedder.embed_batch_size)
+    for b in range(0, len(order), size):
+        batch = order[b:b + size]
+        spans = [sentence_spans(texts[i][1]) for i in batch]
+        offsets = [len(texts[i][0]) - len(texts[i][1]) if texts[i][0].endswith(texts[i][1]) else None
+                   for i in batch]
+        chunk_vecs, span_vecs = embedder.embed_with_spans(
+            [texts[i][0] for i in batch],
+            [[(s + off, e + off) for s, e in sp] if off is not None else [] for sp, off in zip(spans, offsets,
+                                                                                           strict=True)])
+        for i, vec, sp, sv, off in zip(batch, chunk_vecs, spans, span_vecs, offsets, strict=True):
+            vectors[i] = vec.tolist()
+            kept = [j for j in range(len(sv)) if off is not None and sv[j].any()]
+            sentences[i] = ([sp[j] for j in kept], sv[kept])
+    return vectors, sentences
 
 
 def chunk_id(text: str) -> str:
@@ -226,7 +259,7 @@ def keep_lexicon(folder: Path, settings: Settings) -> None:
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest
 # instead of silently serving chunks made by older code (2: resolved "dates" metadata, closing quotes;
 # 3: "published_day" for as_of filtering, chunks keyed by text hash in the SQLite catalogue).
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4  # 4: sentence vectors kept at ingest
 
 
 def chunk_identity(article: Article, settings: Settings) -> str:

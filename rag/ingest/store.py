@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 from llama_index.core.schema import TextNode
@@ -39,6 +40,7 @@ EMBED_KEY = "embed_model"
 LAYOUT_KEY = "layout"
 LAYOUT = "vectors-by-text-hash-1"  # Chroma holds vectors only; the catalogue holds the rest
 _WRITE_BATCH = 1000  # ids per Chroma call, well under its max batch size
+SentenceVectors = tuple[list[tuple[int, int]], np.ndarray]  # a chunk's sentence spans and their vectors
 T = TypeVar("T")
 
 
@@ -90,12 +92,16 @@ class Store:
         return self.catalog.doc_states(origin)
 
     @_reachable
-    def unembedded(self, chunk_ids: list[str]) -> list[str]:
-        """Those of `chunk_ids` with no stored vector yet (in order, without repeats).
+    def unembedded(self, chunk_ids: list[str], *, sentences: bool = False) -> list[str]:
+        """Those of `chunk_ids` with no stored vector yet (in order, without repeats); with `sentences`,
+        also those whose sentence vectors are missing (an index built before they were kept).
 
         Chroma is asked too, so that vectors written by a run killed before its catalogue commit are
         reused rather than computed again.
         """
+        if sentences:  # written after the chunk's vector: a chunk with them has both
+            have_all = self.catalog.with_sentences(chunk_ids)
+            return [c for c in dict.fromkeys(chunk_ids) if c not in have_all]
         wanted = [c for c in dict.fromkeys(chunk_ids) if c not in self.catalog.existing(chunk_ids)]
         if not wanted:
             return []
@@ -103,10 +109,19 @@ class Store:
         return [c for c in wanted if c not in have]
 
     @_reachable
-    def add_vectors(self, chunk_ids: list[str], vectors: list[list[float]]) -> None:
-        """Store vectors (upsert: a vector is a function of its chunk text, so writing it twice is harmless)."""
+    def add_vectors(self, chunk_ids: list[str], vectors: list[list[float]],
+                    sentences: list[SentenceVectors] | None = None) -> None:
+        """Store vectors (upsert: a vector is a function of its chunk text, so writing it twice is harmless),
+        then the chunks' sentence spans and vectors when given."""
         for i in range(0, len(chunk_ids), _WRITE_BATCH):
             self.collection.upsert(ids=chunk_ids[i : i + _WRITE_BATCH], embeddings=vectors[i : i + _WRITE_BATCH])
+        if sentences is not None:
+            self.catalog.put_sentence_vectors([(c, spans, vecs) for c, (spans, vecs)
+                                               in zip(chunk_ids, sentences, strict=True)])
+
+    def sentence_vectors(self, chunk_ids: list[str]) -> dict[str, dict[tuple[int, int], np.ndarray]]:
+        """The stored sentence vectors of these chunks (see `SentenceScorer`)."""
+        return self.catalog.sentence_vectors(chunk_ids)
 
     @_reachable
     def put_article(self, record: ArticleRecord) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,15 +108,24 @@ class Candidate:
         return self.passage.text[before[-1][0]:before[-1][1]] if before else ""
 
 
+SpanVectors = dict[tuple[int, int], np.ndarray]  # a chunk's sentence spans -> unit vectors
+StoredVectors = Callable[[list[str]], dict[str, SpanVectors]]  # chunk ids -> their stored sentence vectors
+
+
 class SentenceScorer:
-    """Scores sentences against a question; sentence vectors are cached, since passages recur. Thread-safe."""
+    """Scores sentences against a question. Thread-safe.
+
+    Sentence vectors come from the index when `stored` is given (computed at ingest in the same model pass
+    as the chunk's vector); any sentence without one is embedded here and cached, since passages recur.
+    """
 
     def __init__(self, embedder: BaseEmbedding, lexicon: Lexicon, config: AnswerConfig,
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 50_000, stored: StoredVectors | None = None) -> None:
         self.embedder = embedder
         self.lexicon = lexicon
         self.config = config
         self.cache_size = cache_size
+        self.stored = stored
         self._vectors: dict[str, np.ndarray] = {}  # sentence text -> unit vector
         self._lock = threading.Lock()
 
@@ -127,7 +137,7 @@ class SentenceScorer:
         c = self.config
         q_tokens = set(lexical_tokens(question, self.lexicon))
         idf = _idf([set(lexical_tokens(p.text[s:e], self.lexicon)) for p, s, e in spans])
-        vectors = self._embed([p.text[s:e] for p, s, e in spans])
+        vectors = self._sentence_vectors(spans)
         q_vec = np.asarray(self.embedder.get_query_embedding(self.lexicon.expand(question)))
         kind = question_kind(question)
         focus = self.focus(question)
@@ -179,6 +189,18 @@ class SentenceScorer:
             return c.hint_bonus if matches else 0.0
         # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
         return c.kind_bonus if matches else -c.kind_penalty
+
+    def _sentence_vectors(self, spans: list[tuple[Passage, int, int]]) -> list[np.ndarray]:
+        """One unit vector per sentence span: the index's where it has one, else embedded here."""
+        stored = self.stored([p.node.node_id for p in {id(p): p for p, _, _ in spans}.values()]) \
+            if self.stored else {}
+        found: list[np.ndarray | None] = [stored.get(p.node.node_id, {}).get((s, e)) for p, s, e in spans]
+        missing = [i for i, vec in enumerate(found) if vec is None]
+        if missing:
+            for i, vec in zip(missing, self._embed([spans[i][0].text[spans[i][1]:spans[i][2]] for i in missing]),
+                              strict=True):
+                found[i] = vec
+        return [vec for vec in found if vec is not None]
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         # The cache is shared by every thread answering; it is read and written under the lock, and the
