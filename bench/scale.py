@@ -1,26 +1,25 @@
-"""Scale benchmark on real news: the RealTimeQA 2022-2023 weeks' articles at 10k and 100k chunks.
+"""Scale benchmark on real news: the RealTimeQA 2022-2023 weeks' articles at ~30k, 100k and 1M chunks.
 
-    nice python bench/scale.py --repo /work/.mirror/realtimeqa+realtimeqa_public/repo [--real 10000]
-        [--total 100000] [--server] [--out bench/results/scale.json]
+    nice python bench/scale.py --start-from /work/rtqa/index-v4 --total 100000 --server --million 1000000
+    nice python bench/scale.py --real 10000 --total 100000        # or start with a real ingest here
 
 Corpus: every article of the ``past/2022`` and ``past/2023`` ``*_gcs.jsonl`` files (deduplicated by URL),
 written to a temp folder as .txt files with a sidecar (title, outlet = the URL's host, url, published).
 Never committed. Questions: the same weeks' quiz questions.
 
-1. Real ingest (`rag ingest`'s code path, the real embedder) of the first articles until about `--real`
-   chunks: chunks/s.
-2. Measure: cold `rag ask` (a fresh `python -m rag ask` process, wall time), warm ask p50/p95 and peak
-   RSS of one serving process (an Assistant answering 20 questions), and the disk size of the data dir.
+1. The real index: a copy of an index `rag ingest` built (`--start-from`, e.g. the RealTimeQA dev export
+   of bench/realtimeqa.py), or a real ingest here of the first articles until about `--real` chunks.
+2. Measure, as shipped: cold `rag ask` (a fresh `python -m rag ask` process, wall time), then one serving
+   process's first ask, warm ask p50/p95 (and the retrieval part of each), peak RSS, and the data dir's size.
 3. Grow to `--total` chunks WITHOUT embedding: more real articles are split and recorded exactly as ingest
-   records them (real texts, real lexical index, real catalogue), but each new chunk's vector is one of the
-   real vectors of step 1 plus Gaussian noise (sigma 0.02 per dimension, re-normalised). The embedder
-   runs at ~30 chunks/s on this shared 2-core machine, so 90k real embeddings (~50 min) were not
-   affordable. Dense results at that size are therefore meaningful for latency and memory, not quality.
-4. Measure again; with `--server`, also over `chroma run` serving the same Chroma folder.
+   records them (real texts, real lexical index, real catalogue), but each new chunk's vector (and each of
+   its sentence vectors) is a real one of step 1 plus Gaussian noise (sigma 0.02 per dimension,
+   re-normalised): 70k real embeddings are ~40 min of this 2-core machine. Dense results at that size
+   mean latency and memory, not quality. Measure again; with `--server`, also over `chroma run`.
+4. With `--million N`: copy the grown index's rows (SQL) and vectors (perturbed) until about N chunks and
+   measure retrieval latency and RSS there.
 
-Each serving probe runs twice: as shipped, and with RAG_RERANK=0 (no sentence reranker), because the
-reranker embeds the ~100 sentences of the 20 fused candidates per question, a cost fixed per question
-that dwarfs the index lookups on a loaded 2-core machine.
+Ingest speed against the raw embedder is bench/ingest.py's job.
 """
 
 from __future__ import annotations
@@ -126,22 +125,17 @@ def percentiles(name: str, seconds: list[float]) -> dict[str, float]:
             f"{name}_p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))]}
 
 
-def measure(env: dict[str, str], qs: list[str], rerank: bool) -> dict[str, Any]:
-    """Cold `rag ask` in a fresh process, then one serving process's warm latencies and peak RSS."""
+def measure(env: dict[str, str], qs: list[str], rerank: bool = True) -> dict[str, Any]:
+    """Cold `rag ask` in a fresh process, then one serving process's warm latencies and peak RSS, as shipped
+    (or with RAG_RERANK=0 when `rerank` is off)."""
+    extra = {} if rerank else {"RAG_RERANK": "0"}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "rag", "ask", qs[0]], env=env | ({} if rerank else {"RAG_RERANK": "0"}),
-                   cwd=PROJECT_ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "rag", "ask", qs[0]], env=env | extra, cwd=PROJECT_ROOT, check=True,
                    capture_output=True)
-    cold = time.perf_counter() - t0
-    result: dict[str, Any] = {"cold_ask_s": cold}
-    # Twice: as shipped, and without the sentence reranker (RAG_RERANK=0), whose per-question cost is the
-    # embedding of ~100 candidate sentences and does not depend on the corpus size.
-    probes = [("", {}), ("no_rerank_", {"RAG_RERANK": "0"})] if rerank else [("no_rerank_", {"RAG_RERANK": "0"})]
-    for name, extra in probes:
-        out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(qs)], env=env | extra,
-                             cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout
-        result |= {name + key: value for key, value in json.loads(out.strip().splitlines()[-1]).items()}
-    return result
+    result: dict[str, Any] = {"cold_ask_s": time.perf_counter() - t0}
+    out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(qs)], env=env | extra,
+                         cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout
+    return result | json.loads(out.strip().splitlines()[-1])
 
 
 # --- growing the index with reused vectors ------------------------------------------------------------------
@@ -156,11 +150,14 @@ def grow(assistant: Any, folder: Path, source: Iterator[dict[str, Any]], total: 
     from rag.ingest.pipeline import annotate_dates, article_record, record_article
     from rag.ingest.split import split_article
     from rag.ingest.syndication import StoryGroups
+    from rag.text.sentences import sentence_spans
 
     store = assistant.store
     groups = StoryGroups.load(store.catalog)
     pool = store.collection.get(include=["embeddings"], limit=20000)["embeddings"]
     pool = np.asarray(pool, dtype=np.float32)
+    sample = [str(r[0]) for r in store.catalog.conn.execute("SELECT chunk_id FROM sentences LIMIT 5000")]
+    sentence_pool = np.concatenate([np.stack(list(v.values())) for v in store.sentence_vectors(sample).values() if v])
     settings = assistant.settings
     origin = str(folder.resolve())
     added = reused = 0
@@ -181,7 +178,13 @@ def grow(assistant: Any, folder: Path, source: Iterator[dict[str, Any]], total: 
             if new:
                 vecs = pool[rng.integers(0, len(pool), len(new))] + rng.normal(0, 0.02, (len(new), pool.shape[1]))
                 vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-                store.add_vectors(new, vecs.astype(np.float32).tolist())
+                texts = {c.chunk_id: c.text for c in record.chunks}
+                sentences = []
+                for cid in new:  # as ingest keeps them: one vector per sentence of the chunk
+                    spans = sentence_spans(texts[cid])
+                    svecs = sentence_pool[rng.integers(0, len(sentence_pool), len(spans))]
+                    sentences.append((spans, svecs + rng.normal(0, 0.02, svecs.shape)))
+                store.add_vectors(new, vecs.astype(np.float32).tolist(), sentences)
             record_article(store, groups, origin, article, nodes, settings)  # as ingest records it
             added += 1
             reused += len(new)
@@ -197,7 +200,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any, rerank: bool) -> dict[str, Any]:
+def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any) -> dict[str, Any]:
     """The same index served by `chroma run`: its catalogue copied where RAG_CHROMA_URL looks for it."""
     from rag.ingest.store import catalog_path
 
@@ -216,7 +219,7 @@ def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any
                 break
             except OSError:
                 time.sleep(0.5)
-        result = measure(env | {"RAG_CHROMA_URL": url}, qs, rerank)
+        result = measure(env | {"RAG_CHROMA_URL": url}, qs)
         status = Path(f"/proc/{server.pid}/status").read_text()
         result["server_rss_mb"] = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
         return result
@@ -226,26 +229,88 @@ def server_measure(data: Path, env: dict[str, str], qs: list[str], settings: Any
         remote.unlink(missing_ok=True)
 
 
+def replicate(assistant: Any, total: int, rng: Any) -> int:
+    """Copy the index's articles and chunks (new ids, same texts) until about `total` chunks: catalogue and
+    FTS5 rows by SQL, Chroma vectors as perturbed copies of the originals. For latency and memory at a
+    size nobody can embed in a session; the copies say nothing about quality. Returns the copies made."""
+    import numpy as np
+
+    store = assistant.store
+    conn = store.catalog.conn
+    base_chunks = store.count()
+    max_article = int(conn.execute("SELECT max(id) FROM articles").fetchone()[0])
+    max_chunk = int(conn.execute("SELECT max(id) FROM chunks").fetchone()[0])
+    ids = [str(r[0]) for r in conn.execute("SELECT chunk_id FROM chunks ORDER BY id")]
+    copies = 0
+    while store.count() + base_chunks <= total:
+        copies += 1
+        a_off, c_off, tag = copies * (max_article + 1), copies * (max_chunk + 1), f"{copies:08d}"
+        with store.catalog.write() as w:
+            w.execute("INSERT INTO articles (id, origin, doc_id, identity, meta, day, grp, signature) "
+                      "SELECT id + ?, origin, doc_id || '#' || ?, identity, meta, day, grp + ?, NULL FROM articles "
+                      "WHERE id <= ?", (a_off, tag, a_off, max_article))
+            w.execute("INSERT INTO chunks (id, chunk_id, text, owner, owner_pos, doc_id, day) "
+                      "SELECT id + ?, substr(chunk_id, 1, 24) || ?, text, owner + ?, owner_pos, doc_id || '#' || ?, "
+                      "day FROM chunks WHERE id <= ?", (c_off, tag, a_off, tag, max_chunk))
+            w.execute('INSERT INTO refs SELECT article + ?, position, chunk + ?, start, "end", dates FROM refs '
+                      "WHERE article <= ?", (a_off, c_off, max_article))
+            w.execute("INSERT INTO chunk_fts(rowid, tokens) SELECT rowid + ?, tokens FROM chunk_fts WHERE rowid <= ?",
+                      (c_off, max_chunk))
+            w.execute("INSERT INTO sentences SELECT substr(chunk_id, 1, 24) || ?, spans, vectors FROM sentences "
+                      "WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE id <= ?)", (tag, max_chunk))
+        for i in range(0, len(ids), 5000):
+            part = ids[i:i + 5000]
+            got = store.collection.get(ids=part, include=["embeddings"])
+            vecs = np.asarray(got["embeddings"], dtype=np.float32)
+            vecs = vecs + rng.normal(0, 0.02, vecs.shape).astype(np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            store.add_vectors([c[:24] + tag for c in got["ids"]], vecs.tolist())
+        print(f"copy {copies}: {store.count()} chunks", flush=True)
+    return copies
+
+
+def retrieval_probe(qs: list[str]) -> dict[str, Any]:
+    """In this process: retrieval only (the index work of a question), p50/p95 and peak RSS."""
+    from rag.assistant import Assistant
+
+    assistant = Assistant()
+    t0 = time.perf_counter()
+    assistant.retrieve(qs[0])
+    first = time.perf_counter() - t0
+    times = []
+    for q in qs[1:]:
+        t = time.perf_counter()
+        assistant.retrieve(q)
+        times.append(time.perf_counter() - t)
+    return {"first_retrieve_s": first, **percentiles("retrieve", times), "retrieve_n": len(times),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the corpus, ingest, measure, grow, measure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, default=Path("/work/.mirror/realtimeqa+realtimeqa_public/repo"))
     parser.add_argument("--real", type=int, default=10_000, help="chunks embedded for real")
+    parser.add_argument("--start-from", type=Path, default=None, metavar="DATA_DIR",
+                        help="start from a copy of this built index (all vectors real) instead of --real")
     parser.add_argument("--total", type=int, default=100_000, help="chunks after growing with reused vectors")
+    parser.add_argument("--million", type=int, default=0, metavar="N",
+                        help="then copy the index until about N chunks and measure retrieval there")
     parser.add_argument("--server", action="store_true", help="also measure the grown index over `chroma run`")
-    parser.add_argument("--rerank", action="store_true",
-                        help="also probe with the sentence reranker on (slow: it embeds ~100 sentences a question)")
     parser.add_argument("--questions", type=int, default=13, help="questions per serving probe (first is cold)")
     parser.add_argument("--keep", type=Path, default=None, help="build the index here and keep it")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results" / "scale.json")
-    parser.add_argument("--resume", type=int, default=0, metavar="N",
-                        help="with --keep: the index holds the first N articles; grow it further")
     parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--retrieval-probe", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         print(json.dumps(serve_probe(json.loads(args.probe))))
         return 0
+    if args.retrieval_probe:
+        print(json.dumps(retrieval_probe(json.loads(args.retrieval_probe))))
+        return 0
 
+    import numpy as np
 
     from rag.assistant import Assistant
     from rag.settings import Settings
@@ -253,66 +318,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="rag-scale-"))
     data, folder = tmp / "data", tmp / "articles"
     folder.mkdir(parents=True, exist_ok=True)
+    if args.start_from:
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.copytree(args.start_from, data)
     settings = Settings(data_dir=data, seeds_dir=tmp / "no-seeds", llm="extractive")
     env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_SEEDS_DIR": str(tmp / "no-seeds"), "RAG_LLM": "extractive"}
     qs = questions(args.repo, args.questions)
     source = articles(args.repo)
     assistant = Assistant(settings)
-    assistant.embedder.get_text_embedding("warm-up")
-    results: dict[str, Any] = {"questions": len(qs), "steps": []}
-
-    if args.resume:  # a --keep index grown further: skip the articles it holds, no real ingest or first probe
-        n = args.resume
-        for _ in range(n):
-            next(source)
-        results["steps"].append({"chunks": assistant.store.count(), "resumed_after_articles": n})
-        return finish(args, results, assistant, folder, source, n, env, qs, data, settings)
-    # 1. real ingest, an article at a time until about `real` chunks
-    real = folder / "real"
-    real.mkdir(exist_ok=True)  # with --keep, a second run reuses what the first embedded
+    results: dict[str, Any] = {"questions": len(qs), "steps": [], "machine": f"{os.cpu_count()} cores"}
     n = 0
-    while True:
-        for _ in range(max(1, args.real // 40)):  # ~25-40 chunks per article
-            write_article(real, n, next(source))
-            n += 1
-        t0 = time.perf_counter()
-        report = assistant.ingest(real, progress=True)
-        results.setdefault("ingest", []).append({"seconds": time.perf_counter() - t0,
-                                                 "chunks": report.chunks_embedded,
-                                                 "articles": len(report.added)})
-        if assistant.store.count() >= args.real:
-            break
-    ing = results["ingest"]
-    results["ingest_chunks_per_s"] = sum(r["chunks"] for r in ing) / sum(r["seconds"] for r in ing)
-    step = {"chunks": assistant.store.count(), "articles": n, "vectors": "all real",
-            "embedded": measure(env, qs, args.rerank), "disk_mb": du(data) / 1e6}
+    if args.start_from:
+        step = {"chunks": assistant.store.count(), "vectors": f"all real: a copy of {args.start_from}, built by "
+                "`rag ingest`", "embedded": measure(env, qs), "disk_mb": du(data) / 1e6}
+    else:  # real ingest, a batch of articles at a time until about `real` chunks
+        assistant.embedder.get_text_embedding("warm-up")
+        real = folder / "real"
+        real.mkdir(exist_ok=True)
+        while True:
+            for _ in range(max(1, args.real // 40)):  # ~25-40 chunks per article
+                write_article(real, n, next(source))
+                n += 1
+            t0 = time.perf_counter()
+            report = assistant.ingest(real, progress=True)
+            results.setdefault("ingest", []).append({"seconds": time.perf_counter() - t0,
+                                                     "chunks": report.chunks_embedded,
+                                                     "articles": len(report.added)})
+            if assistant.store.count() >= args.real:
+                break
+        ing = results["ingest"]
+        results["ingest_chunks_per_s"] = sum(r["chunks"] for r in ing) / sum(r["seconds"] for r in ing)
+        step = {"chunks": assistant.store.count(), "articles": n, "vectors": "all real",
+                "embedded": measure(env, qs), "disk_mb": du(data) / 1e6}
     results["steps"].append(step)
     print(json.dumps(step, indent=1), flush=True)
-
-    return finish(args, results, assistant, folder, source, n, env, qs, data, settings)
-
-
-def finish(args: argparse.Namespace, results: dict[str, Any], assistant: Any, folder: Path,
-           source: Iterator[dict[str, Any]], n: int, env: dict[str, str], qs: list[str], data: Path,
-           settings: Any) -> int:
-    """Grow the index with reused vectors, measure it, write the JSON."""
-    import numpy as np
-
-    # 2. grow with real texts and reused vectors
-    if args.total > assistant.store.count():
-        added, reused = grow(assistant, folder, source, args.total, n, np.random.default_rng(0))
-        step = {"chunks": assistant.store.count(), "articles": n + added,
-                "vectors": f"{reused} chunks added with a reused real vector + noise (sigma 0.02) on an index "
-                           f"of {results['steps'][0]['chunks']} chunks",
-                "embedded": measure(env, qs, args.rerank), "disk_mb": du(data) / 1e6}
+    rng = np.random.default_rng(0)
+    first = results["steps"][0]["chunks"]
+    if args.total > assistant.store.count():  # grow with real texts and reused vectors
+        added, reused = grow(assistant, folder, source, args.total, n, rng)
+        step = {"chunks": assistant.store.count(), "articles_added": added,
+                "vectors": f"{first} real; {reused} chunks of real articles added with a reused real vector + "
+                           "noise (sigma 0.02), sentence vectors likewise",
+                "embedded": measure(env, qs), "disk_mb": du(data) / 1e6}
         if args.server:
-            step["server"] = server_measure(data, env, qs, settings, args.rerank)
+            step["server"] = server_measure(data, env, qs, settings)
         results["steps"].append(step)
         print(json.dumps(step, indent=1), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"written: {args.out}")
+        write(args.out, results)
+    if args.million:
+        grown = assistant.store.count()
+        copies = replicate(assistant, args.million, rng)
+        out = subprocess.run([sys.executable, __file__, "--retrieval-probe", json.dumps(qs)], env=env,
+                             cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout
+        step = {"chunks": assistant.store.count(),
+                "vectors": f"the {grown}-chunk index copied {copies} times (same texts, new ids; vectors perturbed "
+                           "copies): latency and memory only", "retrieval": json.loads(out.strip().splitlines()[-1]),
+                "disk_mb": du(data) / 1e6}
+        results["steps"].append(step)
+        print(json.dumps(step, indent=1), flush=True)
+    write(args.out, results)
     return 0
+
+
+def write(out: Path, results: dict[str, Any]) -> None:
+    """The results as JSON."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"written: {out}", flush=True)
 
 
 if __name__ == "__main__":
