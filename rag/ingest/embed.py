@@ -7,6 +7,7 @@ own WordPiece tokenizer (shipped in ``rag/data``), so nothing is downloaded and 
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rag.settings import Settings
 
 TOKENIZER_PATH = Path(__file__).parent.parent / "data" / "minilm-tokenizer.json"
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
+QUERY_CACHE = 256  # recent query vectors kept
 MAX_TOKENS = 256  # the model was trained on 256-token inputs; longer text is truncated
 
 
@@ -27,6 +29,8 @@ class MiniLMEmbedding(BaseEmbedding):
 
     _session: Any = PrivateAttr()
     _tokenizer: Any = PrivateAttr()
+    _queries: dict[str, list[float]] = PrivateAttr(default_factory=dict)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, embed_batch_size: int = 32, threads: int = 0, **kwargs: Any) -> None:
         super().__init__(model_name=MINILM_NAME, embed_batch_size=embed_batch_size, **kwargs)
@@ -74,7 +78,16 @@ class MiniLMEmbedding(BaseEmbedding):
         return pooled, per_text
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self.embed([query])[0].tolist()
+        # One question is embedded by the retriever, the reranker and the answerer: remember recent ones.
+        with self._lock:
+            found = self._queries.get(query)
+        if found is None:
+            found = self.embed([query])[0].tolist()
+            with self._lock:
+                if len(self._queries) >= QUERY_CACHE:
+                    self._queries.clear()
+                self._queries[query] = found
+        return found
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self.embed([text])[0].tolist()
