@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import socket
 import statistics
@@ -115,7 +114,14 @@ def serve_probe(qs: list[str]) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
         retrieve.append(answer.timings["retrieve"])  # the index work, without the answerer's sentence scoring
     return {"first_ask_s": first, **percentiles("warm", times), **percentiles("retrieve", retrieve),
-            "warm_n": len(times), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "warm_n": len(times), "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that across fork and
+    exec, so a probe started by a big parent would report the parent's peak."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
 
 
 def percentiles(name: str, seconds: list[float]) -> dict[str, float]:
@@ -283,7 +289,7 @@ def retrieval_probe(qs: list[str]) -> dict[str, Any]:
         assistant.retrieve(q)
         times.append(time.perf_counter() - t)
     return {"first_retrieve_s": first, **percentiles("retrieve", times), "retrieve_n": len(times),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
