@@ -54,6 +54,12 @@ class AnswerConfig:
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share
     part_floor: float = 0.85  # compound questions: later parts may score this share of min_support
     pair_doc_bonus: float = 0.05  # compound questions: two outlets beat one
+    # Answer redundancy (rag.answer.candidates): the names the best sentences give vote, one vote per article.
+    redundancy_pool: int = 20  # at most this many of the best sentences vote
+    redundancy_margin: float = 0.5  # ... and only those within this much of the best score
+    redundancy_temperature: float = 0.05  # a vote weighs exp((score - best) / temperature)
+    redundancy_weight: float = 0.2  # a sentence gains this x its best answer's value relative to the top
+    type_weight: float = 3.0  # an answer's value: relative support + this x its similarity to "which X"'s X
 
 
 @dataclass(frozen=True)

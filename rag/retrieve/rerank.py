@@ -157,6 +157,11 @@ class SentenceScorer:
         tokens = lexical_tokens(match.group(1), self.lexicon) if match else []
         return tokens[0] if tokens else None
 
+    def vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """Unit vectors of `texts` (cached like the sentences'): the answerer compares answer names with
+        the kind of thing a question asks for."""
+        return self._embed(texts)
+
     def _kind_bonus(self, kind: str | None, text: str, question: str) -> float:
         """Reward sentences holding what the question asks for; a day beats a bare year for "when"."""
         c = self.config
