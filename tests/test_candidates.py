@@ -6,7 +6,7 @@ from llama_index.core.schema import TextNode
 
 from rag.answer.candidates import answer_type, name_candidates, rescore, weigh
 from rag.models import Passage
-from rag.retrieve.rerank import Candidate
+from rag.retrieve.rerank import Candidate, question_kind
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
 
@@ -66,3 +66,13 @@ def test_answer_type_is_the_noun_phrase_after_which_or_what() -> None:
     assert answer_type("Which currency recently plummeted to a record low?") == "currency"
     assert answer_type("Which country’s lawmakers urged officials to show no leniency?") == "country"
     assert answer_type("Who won the Hart Trophy?") is None
+
+
+def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> None:
+    question = "Agents from this federal law enforcement agency searched the former president's home."
+    assert question_kind(question) == "name"
+    assert answer_type(question) == "federal law enforcement agency"
+    assert answer_type("This football star announced his retirement in February.") == "football star"
+    # A period is no blank, and a question is read by its question word.
+    assert question_kind("The storm hit the coast this week.") is None
+    assert question_kind("How many people attended this concert?") == "number"

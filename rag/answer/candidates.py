@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from rag.retrieve.rerank import Candidate
+from rag.retrieve.rerank import CLOZE, Candidate
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
 from rag.text.names import name_held, proper_names
@@ -121,7 +121,17 @@ _TYPE = re.compile(r"\b(?:which|what)\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
 def answer_type(question: str) -> str | None:
     """The noun phrase of "which X" / "what X" ("major US retailer", "color"), or None."""
     match = _TYPE.search(question) or re.search(r"\b(?:which|what)\s+([\w-]+)", question, re.I)
+    if not match and not question.rstrip().endswith("?"):
+        match = CLOZE.search(question)  # "with this 2022 film": a statement with a blank
     if not match:
         return None
-    words = match.group(1).split()
+    words = _until_verb(match.group(1).split())
     return " ".join(words) if words and words[0].lower() not in STOPWORDS else None
+
+
+def _until_verb(words: list[str]) -> list[str]:
+    """The words before the first stop word or past-tense verb ("football star announced his" -> 2)."""
+    for i, word in enumerate(words):
+        if i and (word.lower() in STOPWORDS or word.lower().endswith("ed")):
+            return words[:i]
+    return words

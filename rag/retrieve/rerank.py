@@ -62,6 +62,11 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                         rf"\bwhich (?!{_AUX}\b)[a-z]+|\bwhat (?!{_AUX}\b|\w+ed\b)[a-z]+")),
 )
 
+# A quiz-style statement with a blank, "Agents from this federal agency searched ...", asks for a name; the
+# words after "this" say what kind (periods like "this week" aside).
+CLOZE = re.compile(r"\bthis\s+(?!(?:week|weekend|month|year|season|morning|afternoon|evening|time|spring|"
+                   r"summer|autumn|fall|winter)\b)(\w[\w’'-]*(?:\s+[a-z][\w’'-]*){0,3})", re.I)
+
 
 def question_kind(question: str) -> str | None:
     """What the question asks for: date, distance, money, percent, number, place, name, reason or None."""
@@ -69,7 +74,9 @@ def question_kind(question: str) -> str | None:
     # The earliest cue decides ("Where was he when ..." asks for a place); at one spot, the first rule
     # ("how much ... cost" is money before it is a number).
     found = [(m.start(), i, kind) for i, (kind, rule) in enumerate(_KIND_RULES) if (m := rule.search(q))]
-    return min(found)[2] if found else None
+    if found:
+        return min(found)[2]
+    return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
 
 
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$|[.!?]\s*\[\d+\]$""")
