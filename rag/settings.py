@@ -49,6 +49,7 @@ class AnswerConfig:
     kind_penalty: float = 0.2  # a "who"/"how many" sentence without any name/number
     date_penalty: float = 0.2  # a "when" sentence without any date
     focus_penalty: float = 0.1  # "how many X" and the sentence never names X
+    type_coverage: float = 0.5  # "which X": X's words count this much in word coverage (they describe the answer)
     # Quoting a second outlet, and reporting disagreements.
     second_source: float = 0.85  # a second article is quoted when its best sentence scores this share
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from llama_index.core.schema import TextNode
 
-from rag.answer.candidates import answer_type, name_candidates, rescore, weigh
+from rag.answer.candidates import name_candidates, rescore, weigh
 from rag.models import Passage
-from rag.retrieve.rerank import Candidate, question_kind
+from rag.retrieve.rerank import Candidate, answer_type, question_kind
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
 
@@ -76,3 +76,15 @@ def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> No
     # A period is no blank, and a question is read by its question word.
     assert question_kind("The storm hit the coast this week.") is None
     assert question_kind("How many people attended this concert?") == "number"
+
+
+def test_words_describing_the_answer_count_less_in_word_coverage() -> None:
+    from rag.retrieve.rerank import _coverage
+
+    question = {"acquir", "controversial", "social", "media", "platform"}
+    restates = {"acquir", "controversial", "social", "media", "platform", "twitter"}
+    answers = {"acquir", "parler"}
+    idf = {t: 1.0 for t in question | restates | answers}
+    described = {t: 0.5 for t in ("controversial", "social", "media", "platform")}
+    assert _coverage(question, answers, idf, described) == 1.0 / 3.0  # was 1/5 with every word at full weight
+    assert _coverage(question, restates, idf, described) == 1.0

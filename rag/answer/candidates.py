@@ -13,14 +13,13 @@ the best one holding the best-supported answer.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
-from rag.retrieve.rerank import CLOZE, Candidate
+from rag.retrieve.rerank import Candidate
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
 from rag.text.names import name_held, proper_names
-from rag.text.tokens import STOPWORDS, lexical_tokens
+from rag.text.tokens import lexical_tokens
 
 
 @dataclass
@@ -109,29 +108,3 @@ def _novel_names(text: str, asked: set[str], lexicon: Lexicon) -> list[tuple[fro
             continue  # capitalised by position only, as often as not ("Investigations are underway")
         out.append((tokens, name))
     return out
-
-
-# "which major US retailer announced ...", "what color is she": the words naming the kind of thing asked for.
-_AUXILIARY = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
-_TYPE = re.compile(r"\b(?:which|what)\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
-                   r"(?=['’]s\b|\s+\w+ly\b|\s+" + _AUXILIARY + r"\b|\s*[?,.:;]|\s+[a-z]+ed\b|"
-                   r"\s+(?:to|in|of|for|on|at|by|from|with|that|this|as|after|before)\b|$)", re.I)
-
-
-def answer_type(question: str) -> str | None:
-    """The noun phrase of "which X" / "what X" ("major US retailer", "color"), or None."""
-    match = _TYPE.search(question) or re.search(r"\b(?:which|what)\s+([\w-]+)", question, re.I)
-    if not match and not question.rstrip().endswith("?"):
-        match = CLOZE.search(question)  # "with this 2022 film": a statement with a blank
-    if not match:
-        return None
-    words = _until_verb(match.group(1).split())
-    return " ".join(words) if words and words[0].lower() not in STOPWORDS else None
-
-
-def _until_verb(words: list[str]) -> list[str]:
-    """The words before the first stop word or past-tense verb ("football star announced his" -> 2)."""
-    for i, word in enumerate(words):
-        if i and (word.lower() in STOPWORDS or word.lower().endswith("ed")):
-            return words[:i]
-    return words

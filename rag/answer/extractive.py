@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.answer.candidates import AnswerCandidate, answer_type, name_candidates, rescore, weigh
+from rag.answer.candidates import AnswerCandidate, name_candidates, rescore, weigh
 from rag.answer.citations import REFUSAL
 from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict
 from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
-from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, question_kind
+from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, question_kind
 from rag.text.tokens import lexical_tokens
 
 
