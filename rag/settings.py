@@ -50,6 +50,10 @@ class AnswerConfig:
     date_penalty: float = 0.2  # a "when" sentence without any date
     focus_penalty: float = 0.1  # "how many X" and the sentence never names X
     type_coverage: float = 0.5  # "which X": X's words count this much in word coverage (they describe the answer)
+    # Recency (rag.answer.extractive): a sentence of an article this much older than the newest retrieved
+    # one loses up to recency_penalty, in proportion to its age up to recency_days.
+    recency_penalty: float = 0.1
+    recency_days: float = 30.0
     # Quoting a second outlet, and reporting disagreements.
     second_source: float = 0.85  # a second article is quoted when its best sentence scores this share
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share

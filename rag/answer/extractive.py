@@ -9,10 +9,11 @@ count the event differently are both quoted (`rag.answer.conflict`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from rag.answer.candidates import AnswerCandidate, name_candidates, rescore, weigh
 from rag.answer.citations import REFUSAL
-from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict
+from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict, published
 from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
@@ -43,6 +44,7 @@ class ExtractiveGenerator:
         ranked = self.rank(question, passages)
         if not ranked or ranked[0].score < self.min_support:
             return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
+        ranked = self._by_recency(ranked)
         kind = question_kind(question)
         rival_floor = self.config.conflict_share * ranked[0].score
         if kind == "date":
@@ -63,6 +65,21 @@ class ExtractiveGenerator:
         citations = [_citation(c) for c in chosen]
         return Answer(question=question, text=" ".join(parts), kind="answer", citations=citations,
                       mode=self.name, passages=passages, short=short)
+
+    def _by_recency(self, ranked: list[Candidate]) -> list[Candidate]:
+        """News is asked about while it is news: a sentence of an article published well before the newest
+        retrieved one loses up to `recency_penalty` (full at `recency_days` older); undated articles are
+        left alone. Applied after the refusal check, so it never turns an answer into a refusal."""
+        c = self.config
+        if not c.recency_penalty:
+            return ranked
+        days = {id(cand): published(cand.passage) for cand in ranked}
+        newest = max((d for d in days.values() if d is not None), default=None)
+        if newest is None:
+            return ranked
+        aged = [replace(cand, score=cand.score - c.recency_penalty * min(1.0, (newest - d).days / c.recency_days))
+                if (d := days[id(cand)]) is not None else cand for cand in ranked]
+        return sorted(aged, key=lambda cand: -cand.score)
 
     def _short(self, c: Candidate, kind: str | None, question: str,
                winner: AnswerCandidate | None = None) -> str | None:
