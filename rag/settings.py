@@ -49,11 +49,22 @@ class AnswerConfig:
     kind_penalty: float = 0.2  # a "who"/"how many" sentence without any name/number
     date_penalty: float = 0.2  # a "when" sentence without any date
     focus_penalty: float = 0.1  # "how many X" and the sentence never names X
+    type_coverage: float = 0.5  # "which X": X's words count this much in word coverage (they describe the answer)
+    # Recency (rag.answer.extractive): a sentence of an article this much older than the newest retrieved
+    # one loses up to recency_penalty, in proportion to its age up to recency_days.
+    recency_penalty: float = 0.1
+    recency_days: float = 30.0
     # Quoting a second outlet, and reporting disagreements.
     second_source: float = 0.85  # a second article is quoted when its best sentence scores this share
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share
     part_floor: float = 0.85  # compound questions: later parts may score this share of min_support
     pair_doc_bonus: float = 0.05  # compound questions: two outlets beat one
+    # Answer redundancy (rag.answer.candidates): the names the best sentences give vote, one vote per article.
+    redundancy_pool: int = 20  # at most this many of the best sentences vote
+    redundancy_margin: float = 0.5  # ... and only those within this much of the best score
+    redundancy_temperature: float = 0.05  # a vote weighs exp((score - best) / temperature)
+    redundancy_weight: float = 0.2  # a sentence gains this x its best answer's value relative to the top
+    type_weight: float = 3.0  # an answer's value: relative support + this x its similarity to "which X"'s X
 
 
 @dataclass(frozen=True)

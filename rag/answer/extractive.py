@@ -9,13 +9,16 @@ count the event differently are both quoted (`rag.answer.conflict`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
+from rag.answer.candidates import AnswerCandidate, name_candidates, rescore, weigh
 from rag.answer.citations import REFUSAL
-from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict
+from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict, published
 from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
-from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, question_kind
+from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, question_kind
+from rag.text.tokens import lexical_tokens
 
 
 class ExtractiveGenerator:
@@ -41,6 +44,7 @@ class ExtractiveGenerator:
         ranked = self.rank(question, passages)
         if not ranked or ranked[0].score < self.min_support:
             return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
+        ranked = self._by_recency(ranked)
         kind = question_kind(question)
         rival_floor = self.config.conflict_share * ranked[0].score
         if kind == "date":
@@ -52,15 +56,51 @@ class ExtractiveGenerator:
                                       self.lexicon, rival_floor)
             if counted:
                 return self._disagreement(question, passages, ranked[0], *counted)
+        winner = None
+        if kind == "name":
+            ranked, winner = self._by_redundancy(question, ranked)
         chosen = self._choose(ranked)
-        short = self._short(chosen[0], kind, question)
-        parts = [self._render(c, kind, question) for c in chosen]
+        short = self._short(chosen[0], kind, question, winner)
+        parts = [self._render(c, kind, question, winner) for c in chosen]
         citations = [_citation(c) for c in chosen]
         return Answer(question=question, text=" ".join(parts), kind="answer", citations=citations,
                       mode=self.name, passages=passages, short=short)
 
-    def _short(self, c: Candidate, kind: str | None, question: str) -> str | None:
+    def _by_recency(self, ranked: list[Candidate]) -> list[Candidate]:
+        """News is asked about while it is news: a sentence of an article published well before the newest
+        retrieved one loses up to `recency_penalty` (full at `recency_days` older); undated articles are
+        left alone. Applied after the refusal check, so it never turns an answer into a refusal."""
+        c = self.config
+        if not c.recency_penalty:
+            return ranked
+        days = {id(cand): published(cand.passage) for cand in ranked}
+        newest = max((d for d in days.values() if d is not None), default=None)
+        if newest is None:
+            return ranked
+        aged = [replace(cand, score=cand.score - c.recency_penalty * min(1.0, (newest - d).days / c.recency_days))
+                if (d := days[id(cand)]) is not None else cand for cand in ranked]
+        return sorted(aged, key=lambda cand: -cand.score)
+
+    def _short(self, c: Candidate, kind: str | None, question: str,
+               winner: AnswerCandidate | None = None) -> str | None:
+        if winner is not None and winner.key <= set(lexical_tokens(c.text, self.lexicon)):
+            return winner.name
         return short_answer(c, kind, question, self.lexicon, self.scorer.focus(question))
+
+    def _by_redundancy(self, question: str, ranked: list[Candidate]) -> tuple[list[Candidate], AnswerCandidate | None]:
+        """The best sentences re-ordered by the support of the answer each holds (`rag.answer.candidates`)."""
+        answers = name_candidates(question, ranked, self.lexicon, self.config)
+        if not answers:
+            return ranked, None
+        asked_for = answer_type(question)
+        if asked_for:  # "which currency": a currency's name sits nearer the word than a central bank's
+            kind_vec, *vecs = self.scorer.vectors([asked_for] + [a.name for a in answers])
+            for answer, vec in zip(answers, vecs, strict=True):
+                answer.fit = float(vec @ kind_vec)
+        answers = weigh(answers, self.config)
+        rescored = rescore(ranked, answers, self.lexicon, self.config)
+        head = [c for _, c, _ in rescored]
+        return head + ranked[len(head):], rescored[0][2]
 
     def _answer_parts(self, question: str, parts: list[str], passages: list[Passage]) -> Answer:
         """One quote per part of a compound question ("X, and Y?", "A or B?"), each cited."""
@@ -111,11 +151,11 @@ class ExtractiveGenerator:
                       citations=[_citation(first), _citation(second)], mode=self.name, passages=passages,
                       short=f"{first_date.describe()} or {second_date.describe()}")
 
-    def _render(self, c: Candidate, kind: str | None, question: str) -> str:
+    def _render(self, c: Candidate, kind: str | None, question: str, winner: AnswerCandidate | None = None) -> str:
         """"<short answer>: “<quote>” [n]"; a quote that says only "he" or "the retailer" is led by the
         name it stands for, so the reader never has to guess who."""
         quote = c.text.strip()
-        lead = self._short(c, kind, question) or named_referent(quote, c.previous_sentence())
+        lead = self._short(c, kind, question, winner) or named_referent(quote, c.previous_sentence())
         return f"{lead}: “{quote}” [{c.passage.number}]" if lead else f"“{quote}” [{c.passage.number}]"
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:

@@ -15,7 +15,7 @@ import re
 from rag.answer.conflict import Sentence, event_words, key_date
 from rag.retrieve.rerank import PATTERNS
 from rag.text.lexicon import Lexicon
-from rag.text.names import proper_names
+from rag.text.names import name_held, proper_names
 from rag.text.numbers import figures_for
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
@@ -85,23 +85,19 @@ def named_answer(sentence: Sentence, question: str, lexicon: Lexicon, place: boo
     best: tuple[float, str] | None = None
     for start, name in names:
         tokens = set(lexical_tokens(name, lexicon))
-        if not tokens or all(_held(t, asked) for t in tokens):
+        if not tokens or all(name_held(t, asked) for t in tokens):
             continue
         if place and not re.search(r"\b(?:in|at|to|from|near|outside|of)\s+(?:the\s+)?$", text[:start]):
             continue
         distance = min((abs(start - s) for s in spots), default=0)
         # Longer names are more often the answer; a name that shares words with the question rarely is.
-        value = distance - (20 if len(name.split()) > 1 else 0) + (40 if any(_held(t, asked) for t in tokens) else 0)
+        shared = any(name_held(t, asked) for t in tokens)
+        value = distance - (20 if len(name.split()) > 1 else 0) + (40 if shared else 0)
         if best is None or value < best[0]:
             best = (value, name)
     if best is not None:
         return best[1]
     return named_referent(text, previous_sentence(sentence))
-
-
-def _held(token: str, asked: set[str]) -> bool:
-    """The question holds this name word, or a longer form of it ("Syria" in "Syrian")."""
-    return token in asked or (len(token) >= 4 and any(a.startswith(token) for a in asked))
 
 
 def previous_sentence(sentence: Sentence) -> str:

@@ -26,7 +26,7 @@ from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
 from rag.text.numbers import DISTANCE, MONEY, PERCENT, QUANTITY, figures_for
 from rag.text.sentences import sentence_spans
-from rag.text.tokens import lexical_tokens
+from rag.text.tokens import STOPWORDS, lexical_tokens
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(rf"\b(?:{MONTH}\.? \d{{1,2}}(?:, \d{{4}})?|\d{{1,2}} {MONTH}(?: \d{{4}})?|"
@@ -63,6 +63,11 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                         rf"\bwhich (?!{_AUX}\b)[a-z]+|\bwhat (?!{_AUX}\b|\w+ed\b)[a-z]+")),
 )
 
+# A quiz-style statement with a blank, "Agents from this federal agency searched ...", asks for a name; the
+# words after "this" say what kind (periods like "this week" aside).
+CLOZE = re.compile(r"\bthis\s+(?!(?:week|weekend|month|year|season|morning|afternoon|evening|time|spring|"
+                   r"summer|autumn|fall|winter)\b)(\w[\w’'-]*(?:\s+[a-z][\w’'-]*){0,3})", re.I)
+
 
 def question_kind(question: str) -> str | None:
     """What the question asks for: date, distance, money, percent, number, place, name, reason or None."""
@@ -70,7 +75,9 @@ def question_kind(question: str) -> str | None:
     # The earliest cue decides ("Where was he when ..." asks for a place); at one spot, the first rule
     # ("how much ... cost" is money before it is a number).
     found = [(m.start(), i, kind) for i, (kind, rule) in enumerate(_KIND_RULES) if (m := rule.search(q))]
-    return min(found)[2] if found else None
+    if found:
+        return min(found)[2]
+    return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
 
 
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$|[.!?]\s*\[\d+\]$""")
@@ -85,6 +92,31 @@ def is_quotable(sentence: str) -> bool:
     if text.rstrip("\"'”’)]").endswith("?"):  # a question (a quiz, a rhetorical one) answers nothing
         return False
     return bool(_SENTENCE_END.search(text)) and not _CAPTION.match(text) and len(text.split()) >= 4
+
+
+# "which major US retailer announced ...", "what color is she": the words naming the kind of thing asked for.
+_TYPE = re.compile(r"\b(?:which|what)\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
+                   r"(?=['’]s\b|\s+\w+ly\b|\s+" + _AUX + r"\b|\s*[?,.:;]|\s+[a-z]+ed\b|"
+                   r"\s+(?:to|in|of|for|on|at|by|from|with|that|this|as|after|before)\b|$)", re.I)
+
+
+def answer_type(question: str) -> str | None:
+    """The noun phrase of "which X" / "what X" ("major US retailer", "color"), or None."""
+    match = _TYPE.search(question) or re.search(r"\b(?:which|what)\s+([\w-]+)", question, re.I)
+    if not match and not question.rstrip().endswith("?"):
+        match = CLOZE.search(question)  # "with this 2022 film": a statement with a blank
+    if not match:
+        return None
+    words = _until_verb(match.group(1).split())
+    return " ".join(words) if words and words[0].lower() not in STOPWORDS else None
+
+
+def _until_verb(words: list[str]) -> list[str]:
+    """The words before the first stop word or past-tense verb ("football star announced his" -> 2)."""
+    for i, word in enumerate(words):
+        if i and (word.lower() in STOPWORDS or word.lower().endswith("ed")):
+            return words[:i]
+    return words
 
 
 @dataclass
@@ -141,6 +173,11 @@ class SentenceScorer:
         q_vec = np.asarray(self.embedder.get_query_embedding(self.lexicon.expand(question)))
         kind = question_kind(question)
         focus = self.focus(question)
+        # "Which controversial social media platform ...": those words describe the answer, so a sentence
+        # repeating them ("is acquiring the controversial social media platform") gains less for it.
+        asked_for = answer_type(question) if kind == "name" else None
+        described = set(lexical_tokens(asked_for, self.lexicon)) if asked_for else set()
+        weights = {t: c.type_coverage for t in described}
         out = []
         previous: tuple[str, set[str]] = ("", set())
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
@@ -152,8 +189,8 @@ class SentenceScorer:
             previous = (passage.doc_id, tokens)
             if not is_quotable(text):
                 continue
-            lexical = max(_coverage(q_tokens, tokens, idf),
-                          c.context_discount * _coverage(q_tokens, tokens | context, idf))
+            lexical = max(_coverage(q_tokens, tokens, idf, weights),
+                          c.context_discount * _coverage(q_tokens, tokens | context, idf, weights))
             dense = float(np.asarray(vec) @ q_vec)
             score = (c.lexical_weight * lexical + c.dense_weight * dense + self._kind_bonus(kind, text, question)
                      - (c.focus_penalty if focus and focus not in tokens else 0.0)
@@ -166,6 +203,11 @@ class SentenceScorer:
         match = re.search(r"\b(?:how many|how much|number of)\s+(.+)", question, re.I)
         tokens = lexical_tokens(match.group(1), self.lexicon) if match else []
         return tokens[0] if tokens else None
+
+    def vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """Unit vectors of `texts` (cached like the sentences'): the answerer compares answer names with
+        the kind of thing a question asks for."""
+        return self._embed(texts)
 
     def _kind_bonus(self, kind: str | None, text: str, question: str) -> float:
         """Reward sentences holding what the question asks for; a day beats a bare year for "when"."""
@@ -241,13 +283,20 @@ def _idf(sentences: list[set[str]]) -> dict[str, float]:
     return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
-def _coverage(question: set[str], sentence: set[str], idf: dict[str, float]) -> float:
-    """Share of the question's (idf-weighted) content words that the sentence contains."""
+def _coverage(question: set[str], sentence: set[str], idf: dict[str, float],
+              weights: dict[str, float] | None = None) -> float:
+    """Share of the question's (idf-weighted) content words that the sentence contains; `weights` scale
+    some words' share of the total (the words describing the answer)."""
     if not question:
         return 0.0
     unseen = math.log(1 + len(idf) or 2)  # words absent from every passage weigh the most
-    total = sum(idf.get(t, unseen) for t in question)
-    return sum(idf.get(t, unseen) for t in question & sentence) / total
+    weights = weights or {}
+
+    def weight(t: str) -> float:
+        return idf.get(t, unseen) * weights.get(t, 1.0)
+
+    total = sum(weight(t) for t in question) or 1.0
+    return sum(weight(t) for t in question & sentence) / total
 
 
 _DAY = re.compile(rf"{MONTH}\.? \d{{1,2}}\b|\b\d{{1,2}} {MONTH}|\b{WEEKDAY}\b|yesterday|today", re.I)

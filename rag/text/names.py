@@ -69,3 +69,8 @@ def _trim(start: int, words: list[str]) -> tuple[int, list[str]]:
     while words and fold(words[-1]) in _NOT_NAMES:
         words = words[:-1]
     return start, words
+
+
+def name_held(token: str, asked: set[str]) -> bool:
+    """The question holds this name word (a lexical token), or a longer form of it ("syria" in "syrian")."""
+    return token in asked or (len(token) >= 4 and any(a.startswith(token) for a in asked))

@@ -1,0 +1,110 @@
+"""Answer redundancy: news repeats an answer across outlets, so the name most of the best sentences give wins.
+
+The sentence scorer rewards a sentence for covering the question's words, which favours sentences that
+restate the question ("X is acquiring the controversial platform after being removed from Twitter") over
+the one that answers it ("X agreed to buy Parler"). Following the redundancy idea of AskMSR (Brill et al.,
+2002), `name_candidates` reads the proper names the question does not already hold out of the best-scored
+sentences and gives each the summed support of the articles whose sentences hold it (an article counts
+once, at its best sentence, so one long story repeating its subject does not outvote several outlets).
+`rescore` then lifts each sentence by the support of the best answer it holds, so the quoted sentence is
+the best one holding the best-supported answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rag.retrieve.rerank import Candidate
+from rag.settings import AnswerConfig
+from rag.text.lexicon import Lexicon
+from rag.text.names import name_held, proper_names
+from rag.text.tokens import lexical_tokens
+
+
+@dataclass
+class AnswerCandidate:
+    """One answer name, with every sentence of the pool that holds it."""
+
+    key: frozenset[str]  # its lexical tokens: "JetBlue" and "JetBlue's" are one candidate
+    forms: dict[str, int] = field(default_factory=dict)  # as written -> times seen
+    support: float = 0.0  # summed votes of the articles holding it
+    fit: float = 0.0  # embedding similarity to the kind of thing asked for ("currency", "airline")
+    value: float = 0.0  # support relative to the best supported, plus the weighted fit
+
+    @property
+    def name(self) -> str:
+        """The fullest form the articles use."""
+        return max(self.forms, key=lambda f: (len(f.split()), self.forms[f], len(f)))
+
+
+def name_candidates(question: str, ranked: list[Candidate], lexicon: Lexicon,
+                    config: AnswerConfig) -> list[AnswerCandidate]:
+    """The names the question lacks in the best sentences, best supported first."""
+    pool = _pool(ranked, config)
+    if not pool:
+        return []
+    asked = set(lexical_tokens(question, lexicon))
+    found: dict[frozenset[str], AnswerCandidate] = {}
+    for cand in pool:
+        for key, form in _novel_names(cand.text, asked, lexicon):
+            forms = found.setdefault(key, AnswerCandidate(key)).forms
+            forms[form] = forms.get(form, 0) + 1
+    for answer in found.values():  # "JetBlue" is shown as "JetBlue Airways" where an article says so
+        fuller = {f: n for other in found.values() if answer.key < other.key for f, n in other.forms.items()}
+        answer.forms.update(fuller)
+    top = pool[0].score
+    sentence_tokens = [set(lexical_tokens(c.text, lexicon)) for c in pool]
+    for answer in found.values():
+        best_per_doc: dict[str, float] = {}
+        for cand, tokens in zip(pool, sentence_tokens, strict=True):
+            if answer.key <= tokens:
+                weight = math.exp((cand.score - top) / config.redundancy_temperature)
+                doc = cand.passage.doc_id
+                best_per_doc[doc] = max(best_per_doc.get(doc, 0.0), weight)
+        answer.support = sum(best_per_doc.values())
+    return list(found.values())
+
+
+def weigh(answers: list[AnswerCandidate], config: AnswerConfig) -> list[AnswerCandidate]:
+    """Each answer's value (support relative to the best supported, plus `type_weight` x fit), best first."""
+    best = max((a.support for a in answers), default=0.0) or 1.0
+    for answer in answers:
+        answer.value = answer.support / best + config.type_weight * answer.fit
+    return sorted(answers, key=lambda a: -a.value)
+
+
+def rescore(ranked: list[Candidate], answers: list[AnswerCandidate], lexicon: Lexicon,
+            config: AnswerConfig) -> list[tuple[float, Candidate, AnswerCandidate | None]]:
+    """The pool's sentences re-ordered by score plus the (relative) support of the best answer each holds."""
+    pool = _pool(ranked, config)
+    best = max((a.value for a in answers), default=0.0)
+    out = []
+    for cand in pool:
+        tokens = set(lexical_tokens(cand.text, lexicon))
+        held = [a for a in answers if a.key <= tokens]
+        answer = max(held, key=lambda a: a.value, default=None)
+        lift = config.redundancy_weight * max(0.0, answer.value / best) if answer and best > 0 else 0.0
+        out.append((cand.score + lift, cand, answer))
+    return sorted(out, key=lambda t: -t[0])
+
+
+def _pool(ranked: list[Candidate], config: AnswerConfig) -> list[Candidate]:
+    """The sentences close enough to the best one to vote."""
+    if not ranked:
+        return []
+    floor = ranked[0].score - config.redundancy_margin
+    return [c for c in ranked[: config.redundancy_pool] if c.score >= floor]
+
+
+def _novel_names(text: str, asked: set[str], lexicon: Lexicon) -> list[tuple[frozenset[str], str]]:
+    """(key, form) of each name in `text` with a word the question lacks."""
+    out = []
+    for start, name in proper_names(text):
+        tokens = frozenset(t for t in lexical_tokens(name, lexicon) if not name_held(t, asked))
+        if not tokens:
+            continue
+        if start == 0 and len(name.split()) == 1:
+            continue  # capitalised by position only, as often as not ("Investigations are underway")
+        out.append((tokens, name))
+    return out

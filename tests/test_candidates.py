@@ -1,0 +1,90 @@
+"""Answer redundancy and answer types (rag.answer.candidates): pure logic over hand-made sentences."""
+
+from __future__ import annotations
+
+from llama_index.core.schema import TextNode
+
+from rag.answer.candidates import name_candidates, rescore, weigh
+from rag.models import Passage
+from rag.retrieve.rerank import Candidate, answer_type, question_kind
+from rag.settings import AnswerConfig
+from rag.text.lexicon import Lexicon
+
+NONE = Lexicon()
+CONFIG = AnswerConfig(redundancy_temperature=0.1)
+
+
+def _sentence(text: str, doc: str, score: float) -> Candidate:
+    passage = Passage(node=TextNode(text=text, metadata={"doc_id": doc}), score=1.0, number=1)
+    return Candidate(passage, 0, len(text), score, 0.5, 0.5)
+
+
+QUESTION = "Which social media platform is Ye acquiring?"
+RANKED = [
+    # Restates the question, with a name the question lacks that is not the answer.
+    _sentence("Ye is acquiring the social media platform after being removed from Twitter.", "a.txt", 0.70),
+    _sentence("Ye agreed to buy Parler, the company said on Monday.", "a.txt", 0.66),
+    _sentence("The deal for Parler is expected to close soon.", "b.txt", 0.65),
+    _sentence("Parler's owner confirmed the talks with Ye.", "c.txt", 0.64),
+    _sentence("Investigations are underway into the deal.", "d.txt", 0.63),
+]
+
+
+def test_names_the_question_lacks_vote_once_per_article() -> None:
+    answers = {a.name: a for a in name_candidates(QUESTION, RANKED, NONE, CONFIG)}
+    assert "Ye" not in answers  # the question's own name is no answer
+    assert "Investigations" not in answers  # capitalised only by its place in the sentence
+    # Parler is held by three articles, Twitter by one (a's sentences count once, at the better one).
+    assert answers["Parler"].support > 1.5 * answers["Twitter"].support
+    assert answers["Twitter"].support == 1.0
+
+
+def test_the_best_supported_answer_lifts_its_sentence_above_a_restatement() -> None:
+    answers = weigh(name_candidates(QUESTION, RANKED, NONE, CONFIG), CONFIG)
+    assert answers[0].name == "Parler"
+    order = rescore(RANKED, answers, NONE, CONFIG)
+    assert "Parler" in order[0][1].text and order[0][2] is answers[0]
+
+
+def test_the_kind_asked_for_outweighs_a_bare_count_of_votes() -> None:
+    answers = name_candidates(QUESTION, RANKED, NONE, CONFIG)
+    for answer in answers:  # what an embedder would say about "social media platform"
+        answer.fit = 0.6 if answer.name == "Twitter" else 0.1
+    assert weigh(answers, CONFIG)[0].name == "Twitter"
+
+
+def test_a_fuller_form_of_a_name_is_shown() -> None:
+    ranked = [_sentence("JetBlue agreed to buy the carrier.", "a.txt", 0.7),
+              _sentence("The buyer, JetBlue Airways, said the deal would close.", "b.txt", 0.6)]
+    names = [a.name for a in name_candidates("Which airline agreed to buy the carrier?", ranked, NONE, CONFIG)]
+    assert "JetBlue Airways" in names
+
+
+def test_answer_type_is_the_noun_phrase_after_which_or_what() -> None:
+    assert answer_type("Which major US retailer announced this week it is slashing prices?") == "major US retailer"
+    assert answer_type("What color is she?") == "color"
+    assert answer_type("Which currency recently plummeted to a record low?") == "currency"
+    assert answer_type("Which country’s lawmakers urged officials to show no leniency?") == "country"
+    assert answer_type("Who won the Hart Trophy?") is None
+
+
+def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> None:
+    question = "Agents from this federal law enforcement agency searched the former president's home."
+    assert question_kind(question) == "name"
+    assert answer_type(question) == "federal law enforcement agency"
+    assert answer_type("This football star announced his retirement in February.") == "football star"
+    # A period is no blank, and a question is read by its question word.
+    assert question_kind("The storm hit the coast this week.") is None
+    assert question_kind("How many people attended this concert?") == "number"
+
+
+def test_words_describing_the_answer_count_less_in_word_coverage() -> None:
+    from rag.retrieve.rerank import _coverage
+
+    question = {"acquir", "controversial", "social", "media", "platform"}
+    restates = {"acquir", "controversial", "social", "media", "platform", "twitter"}
+    answers = {"acquir", "parler"}
+    idf = {t: 1.0 for t in question | restates | answers}
+    described = {t: 0.5 for t in ("controversial", "social", "media", "platform")}
+    assert _coverage(question, answers, idf, described) == 1.0 / 3.0  # was 1/5 with every word at full weight
+    assert _coverage(question, restates, idf, described) == 1.0
