@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -185,3 +186,23 @@ def test_sentence_vectors_are_kept_at_ingest(tmp_path: Path, corpus: Path) -> No
     gone = {n.node_id for n in nodes if n.metadata["doc_id"] == doc}
     store.delete_doc(str(corpus.resolve()), doc)
     assert not set(store.sentence_vectors(sorted(gone))) - {n.node_id for n in store.all_nodes()}
+
+
+def test_chunk_whose_sentences_are_all_truncated(tmp_path: Path) -> None:
+    """A title long enough to fill the model's 256 tokens leaves no sentence a stored vector: the article is
+    still ingested, and the answerer embeds its sentences when asked (this crashed ingest once)."""
+    from rag.assistant import Assistant
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council approved the budget on Monday. It costs 4 million dollars. "
+                                  "Residents were pleased with the vote.\n", encoding="utf-8")
+    (folder / "a.meta.json").write_text(json.dumps({"title": " ".join(f"word{i}" for i in range(400))}),
+                                        encoding="utf-8")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", seeds_dir=tmp_path / "none", llm="extractive"))
+    report = assistant.ingest(folder)
+    assert report.added == ["a.txt"] and not report.skipped
+    ids = [n.node_id for n in assistant.store.all_nodes()]
+    assert assistant.store.sentence_vectors(ids) == {i: {} for i in ids}
+    answer = assistant.ask("How much does the budget cost?")
+    assert answer.kind == "answer" and "4 million dollars" in answer.text  # read in context, as at ingest

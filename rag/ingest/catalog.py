@@ -167,6 +167,9 @@ class Catalog:
             for cid, spans, vectors in self.conn.execute(
                     f"SELECT chunk_id, spans, vectors FROM sentences WHERE chunk_id IN ({_marks(part)})", part):
                 pairs = np.frombuffer(spans, dtype=np.int32).reshape(-1, 2)
+                if not len(pairs):  # every sentence was cut off by truncation: the answerer embeds them
+                    out[str(cid)] = {}
+                    continue
                 vecs = np.frombuffer(vectors, dtype=np.int8).reshape(len(pairs), -1).astype(np.float32)
                 vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
                 out[str(cid)] = {(int(a), int(b)): v for (a, b), v in zip(pairs, vecs, strict=True)}
@@ -313,6 +316,8 @@ def _node(chunk_id: str, text: str, meta: dict[str, Any], position: int, start: 
 
 def _int8(vectors: np.ndarray) -> bytes:
     # Each row scaled to its largest component: 1 byte per dimension, cosine error around 0.001.
+    if not len(vectors):
+        return b""
     v = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
     scale = np.clip(np.abs(v).max(axis=1, keepdims=True), 1e-12, None)
     return np.round(v / scale * 127).astype(np.int8).tobytes()

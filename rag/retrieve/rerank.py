@@ -238,11 +238,42 @@ class SentenceScorer:
             if self.stored else {}
         found: list[np.ndarray | None] = [stored.get(p.node.node_id, {}).get((s, e)) for p, s, e in spans]
         missing = [i for i, vec in enumerate(found) if vec is None]
+        if missing and hasattr(self.embedder, "embed_with_spans"):
+            # The same kind of vector as the index keeps (min_support is calibrated on those): the sentence
+            # read in its passage. For an index built before they were kept, or a chunk whose sentences
+            # its title pushed past the model's 256 tokens.
+            for i, vec in zip(missing, self._in_context([spans[i] for i in missing]), strict=True):
+                found[i] = vec
+            missing = [i for i, vec in enumerate(found) if vec is None]
         if missing:
             for i, vec in zip(missing, self._embed([spans[i][0].text[spans[i][1]:spans[i][2]] for i in missing]),
                               strict=True):
                 found[i] = vec
         return [vec for vec in found if vec is not None]
+
+    def _in_context(self, spans: list[tuple[Passage, int, int]]) -> list[np.ndarray | None]:
+        """Vectors of sentence spans read in their passage's text (cached; None where truncation cut one)."""
+        keys = [f"\x00{p.node.node_id}:{s}:{e}" for p, s, e in spans]  # no sentence text starts with NUL
+        with self._lock:
+            found: dict[str, np.ndarray | None] = {k: self._vectors[k] for k in keys if k in self._vectors}
+        todo: dict[str, tuple[Passage, list[tuple[int, int]], list[str]]] = {}
+        for key, (p, s, e) in zip(keys, spans, strict=True):
+            if key not in found:
+                entry = todo.setdefault(p.node.node_id, (p, [], []))
+                entry[1].append((s, e))
+                entry[2].append(key)
+        if todo:
+            groups = list(todo.values())
+            _, vectors = self.embedder.embed_with_spans([p.text for p, _, _ in groups],  # type: ignore[attr-defined]
+                                                        [sp for _, sp, _ in groups])
+            fresh = {key: vec for (_, _, ks), vecs in zip(groups, vectors, strict=True)
+                     for key, vec in zip(ks, vecs, strict=True) if vec.any()}
+            found.update(fresh)
+            with self._lock:
+                if len(self._vectors) + len(fresh) > self.cache_size:
+                    self._vectors.clear()
+                self._vectors.update(fresh)
+        return [found.get(k) for k in keys]
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         # The cache is shared by every thread answering; it is read and written under the lock, and the
