@@ -146,17 +146,16 @@ class Catalog:
 
     def existing(self, chunk_ids: list[str]) -> set[str]:
         """Those of `chunk_ids` already stored (their vectors need not be computed again)."""
-        found: set[str] = set()
-        for part in _parts(chunk_ids):
-            rows = self.conn.execute(f"SELECT chunk_id FROM chunks WHERE chunk_id IN ({_marks(part)})", part)
-            found.update(str(r[0]) for r in rows)
-        return found
+        return self._listed("chunks", chunk_ids)
 
     def with_sentences(self, chunk_ids: list[str]) -> set[str]:
         """Those of `chunk_ids` whose sentence vectors are stored."""
+        return self._listed("sentences", chunk_ids)
+
+    def _listed(self, table: str, chunk_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for part in _parts(chunk_ids):
-            rows = self.conn.execute(f"SELECT chunk_id FROM sentences WHERE chunk_id IN ({_marks(part)})", part)
+            rows = self.conn.execute(f"SELECT chunk_id FROM {table} WHERE chunk_id IN ({_marks(part)})", part)
             found.update(str(r[0]) for r in rows)
         return found
 
