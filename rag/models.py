@@ -37,7 +37,8 @@ class Article:
                 meta[key] = value
         if self.published:
             meta["published"] = self.published.isoformat()
-        # An int Chroma can compare ("$lte" as_of), 0 when undated so undated articles stay eligible.
+        # An int the as_of filter compares (SQL on the lexical side, eligible() on the dense side); 0 when
+        # undated, so undated articles stay eligible.
         meta["published_day"] = day_number(self.published)
         return meta
 
