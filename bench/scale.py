@@ -241,6 +241,8 @@ def replicate(assistant: Any, total: int, rng: Any) -> int:
     size nobody can embed in a session; the copies say nothing about quality. Returns the copies made."""
     import numpy as np
 
+    from rag.retrieve import lexical
+
     store = assistant.store
     conn = store.catalog.conn
     base_chunks = store.count()
@@ -264,6 +266,7 @@ def replicate(assistant: Any, total: int, rng: Any) -> int:
                       (c_off, max_chunk))
             w.execute("INSERT INTO sentences SELECT substr(chunk_id, 1, 24) || ?, spans, vectors FROM sentences "
                       "WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE id <= ?)", (tag, max_chunk))
+            lexical.rebuild_stats(w)  # the copied FTS5 rows bypassed the term statistics ingest keeps
         for i in range(0, len(ids), 5000):
             part = ids[i:i + 5000]
             got = store.collection.get(ids=part, include=["embeddings"])

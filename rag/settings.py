@@ -99,6 +99,11 @@ class Settings:
     rrf_k: int = 60
     fetch_k: int = 20  # candidates each retriever contributes before fusion
     per_doc_cap: int = 2  # at most this many chunks of one article in the top-k
+    # The lexical side's work per question (rag.retrieve.lexical.search): above this many postings, only
+    # the rarest query words are matched and the best lexical_pool chunks are scored on every word.
+    lexical_postings: int = 40_000
+    lexical_pool: int = 1000
+    lexical_rounds: int = 1  # more rounds match more words until the top k is proven exact
     rerank: bool = True  # rerank the fused top fetch_k by their best sentence (rag.retrieve.rerank)
     # An optional lexicon (name variants, word groups; rag.text.lexicon). Unset: the lexicon.json files of
     # the ingested folders, which ingest keeps beside the index.
@@ -215,6 +220,7 @@ def _validate(s: Settings) -> None:
         raise RagError(f"{PREFIX}LLM_PASSAGES must be at least 1.")
     if s.top_k < 1:
         raise RagError(f"{PREFIX}TOP_K must be at least 1.")
-    for name in ("max_file_mb", "max_chunks_per_article", "max_html_elements", "ui_concurrency"):
+    for name in ("max_file_mb", "max_chunks_per_article", "max_html_elements", "ui_concurrency", "lexical_postings",
+                 "lexical_pool", "lexical_rounds"):
         if getattr(s, name) <= 0:
             raise RagError(f"{PREFIX}{name.upper()} must be greater than 0, not {getattr(s, name)}.")

@@ -145,3 +145,58 @@ def test_spelling_leaves_other_forms_of_a_known_word_alone(tmp_path: Path) -> No
     catalog = catalog_of(tmp_path, {"a": ("The footbridge opens to walkers on Friday.", 0)})
     vocab = IndexVocabulary(lambda: catalog.conn)
     assert correct_spelling("when did the footbridge open?", vocab) == "when did the footbridge open?"
+
+
+def _synthetic_corpus(n: int, seed: int = 7) -> dict[str, tuple[str, int]]:
+    """n one-chunk articles over a Zipf-like vocabulary: a few words in most chunks, many in few."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [f"w{i}x" for i in range(400)]
+    weights = [1 / (i + 1) for i in range(len(vocab))]
+    return {f"d{i}": (" ".join(rng.choices(vocab, weights, k=rng.randint(5, 40))) + f" tag{i}q",
+                      20220101 + i % 28) for i in range(n)}
+
+
+def _stats_tables(catalog: Catalog) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    conn = catalog.conn
+    terms = conn.execute("SELECT term, df FROM lex_terms WHERE df > 0 ORDER BY term").fetchall()
+    return terms, conn.execute("SELECT chunks, tokens FROM lex_totals").fetchall()
+
+
+def test_term_statistics_follow_every_write_and_rebuild_to_the_same(tmp_path: Path) -> None:
+    corpus = _synthetic_corpus(60)
+    catalog = catalog_of(tmp_path, corpus)
+    for doc in ("d3", "d10", "d11"):
+        catalog.drop_article("origin", doc)
+    kept = _stats_tables(catalog)
+    assert kept[1][0][0] == 57
+    with catalog.write() as conn:
+        lexical.rebuild_stats(conn)  # from FTS5's own vocabulary
+    assert _stats_tables(catalog) == kept
+    # A catalogue written before the statistics were kept gets them when it is opened.
+    with catalog.write() as conn:
+        conn.execute("DELETE FROM lex_terms")
+        conn.execute("DELETE FROM lex_totals")
+    catalog.close()
+    assert _stats_tables(Catalog(tmp_path / "catalog.sqlite", LEXICON)) == kept
+
+
+@pytest.mark.parametrize("max_day", [None, 20220110])
+def test_pruned_lexical_search_matches_fts5_bm25(tmp_path: Path, max_day: int | None) -> None:
+    catalog = catalog_of(tmp_path, _synthetic_corpus(400))
+    queries = [["w0x", "w1x", "w2x", "w150x", "w230x"], ["w3x", "w5x", "w301x", "tag17q"], ["w0x", "w1x", "w399x"]]
+    everything = lexical.Pruning(postings=10**9)
+    for tokens in queries:
+        exact = lexical.search(catalog.conn, tokens, 10, max_day, everything)
+        assert len(exact) == 10
+        # A budget far below the common words' postings, with rounds enough to prove the top k: the
+        # same chunks, the same order and FTS5's own scores.
+        proven = lexical.search(catalog.conn, tokens, 10, max_day, lexical.Pruning(postings=50, pool=20, rounds=8))
+        assert [c for c, _ in proven] == [c for c, _ in exact]
+        assert [s for _, s in proven] == pytest.approx([s for _, s in exact], rel=1e-9)
+        # One round: the best of the rare words' pool, each scored on every word as FTS5 would.
+        quick = lexical.search(catalog.conn, tokens, 10, max_day, lexical.Pruning(postings=50, pool=100))
+        scores = dict(lexical.search(catalog.conn, tokens, 400, max_day, everything))
+        assert [s for _, s in quick] == pytest.approx([scores[c] for c, _ in quick], rel=1e-9)
+        assert all(q <= e + 1e-9 for (_, q), (_, e) in zip(quick, exact, strict=False))  # never above the truth

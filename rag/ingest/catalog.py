@@ -94,6 +94,12 @@ class Catalog:
         # executescript commits on its own; every statement is idempotent, so concurrent openers agree.
         self.conn.executescript(SCHEMA + lexical.SCHEMA
                                 + f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');")
+        if not lexical.has_stats(self.conn):
+            # An index written before the lexical side kept term statistics: computed once, from FTS5's
+            # own vocabulary, and kept in step by every later write.
+            with self.write() as conn:
+                if not lexical.has_stats(conn):
+                    lexical.rebuild_stats(conn)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -249,8 +255,9 @@ class Catalog:
     def clear(self) -> None:
         """Forget everything (for `--rebuild`)."""
         with self.write() as conn:
-            for table in ("articles", "chunks", "refs", "sentences", "chunk_fts", "spell_fts"):
+            for table in ("articles", "chunks", "refs", "sentences"):
                 conn.execute(f"DELETE FROM {table}")
+            lexical.clear(conn)
 
     def _chunk_rowid(self, conn: sqlite3.Connection, chunk: ChunkRecord, aid: int, record: ArticleRecord) -> int:
         row = conn.execute("SELECT id FROM chunks WHERE chunk_id = ?", (chunk.chunk_id,)).fetchone()

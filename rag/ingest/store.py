@@ -153,9 +153,10 @@ class Store:
         return [str(i) for i in got["ids"][0]]
 
     @_reachable
-    def lexical(self, tokens: list[str], k: int, max_day: int | None = None) -> list[tuple[str, float]]:
+    def lexical(self, tokens: list[str], k: int, max_day: int | None = None,
+                pruning: lexical.Pruning | None = None) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score) for lexical tokens; `max_day` (YYYYMMDD) drops later articles."""
-        return lexical.search(self.catalog.conn, tokens, k, max_day)
+        return lexical.search(self.catalog.conn, tokens, k, max_day, pruning)
 
     @_reachable
     def nodes(self, chunk_ids: list[str]) -> dict[str, TextNode]:

@@ -15,6 +15,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from rag.ingest.store import Store
 from rag.models import Passage, day_number
+from rag.retrieve.lexical import Pruning
 from rag.retrieve.rerank import SentenceScorer
 from rag.retrieve.timeframe import TimeFrame, eligible, time_fit
 from rag.settings import Settings
@@ -77,7 +78,8 @@ class HybridRetriever(BaseRetriever):
         # nodes after the query: ask for more candidates so that enough eligible ones remain.
         dense_k = s.fetch_k * (s.as_of_overfetch if as_of else 1)
         dense = self.store.dense(self.embedder.get_query_embedding(self.lexicon.expand(query)), dense_k)
-        lexical = self.store.lexical(lexical_tokens(query, self.lexicon), s.fetch_k, max_day)
+        pruning = Pruning(s.lexical_postings, s.lexical_pool, s.lexical_rounds)
+        lexical = self.store.lexical(lexical_tokens(query, self.lexicon), s.fetch_k, max_day, pruning)
         nodes = self.store.nodes(list(dict.fromkeys(dense + [i for i, _ in lexical])))
         if as_of:
             dense = [i for i in dense if i in nodes and eligible(nodes[i].metadata, as_of)][: s.fetch_k]
