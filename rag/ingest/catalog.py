@@ -49,6 +49,7 @@ CREATE INDEX IF NOT EXISTS articles_grp ON articles(grp);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, text TEXT NOT NULL,
     owner INTEGER NOT NULL, owner_pos INTEGER NOT NULL, doc_id TEXT NOT NULL, day INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_day ON chunks(day);
 CREATE TABLE IF NOT EXISTS refs (
     article INTEGER NOT NULL, position INTEGER NOT NULL, chunk INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, dates TEXT, PRIMARY KEY (article, position));
@@ -140,6 +141,10 @@ class Catalog:
     def is_empty(self) -> bool:
         """True when no chunk is recorded."""
         return self.conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is None
+
+    def newest_day(self) -> int:
+        """The latest publication day (YYYYMMDD) of any chunk, 0 when none is dated (an index probe)."""
+        return int(self.conn.execute("SELECT coalesce(max(day), 0) FROM chunks").fetchone()[0])
 
     def chunk_count(self) -> int:
         """Distinct chunk texts stored (a count over the table: for reports and tests, not per question)."""

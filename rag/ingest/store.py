@@ -158,6 +158,10 @@ class Store:
         """Top-k (chunk id, BM25 score) for lexical tokens; `max_day` (YYYYMMDD) drops later articles."""
         return lexical.search(self.catalog.conn, tokens, k, max_day, pruning)
 
+    def newest_day(self) -> int:
+        """The latest publication day (YYYYMMDD) in the index, 0 when nothing is dated."""
+        return self.catalog.newest_day()
+
     @_reachable
     def nodes(self, chunk_ids: list[str]) -> dict[str, TextNode]:
         """TextNodes of the given chunk ids (ids the catalogue does not know are left out)."""

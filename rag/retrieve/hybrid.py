@@ -74,14 +74,16 @@ class HybridRetriever(BaseRetriever):
         s = self.settings
         as_of = frame.as_of if frame else None
         max_day = day_number(as_of) if as_of else None
+        if max_day is not None and max_day >= self.store.newest_day():
+            max_day = None  # asked after the newest article (as of today, usually): nothing to filter out
         # Chroma holds vectors only, so the date filter on the dense side is applied to the catalogue's
         # nodes after the query: ask for more candidates so that enough eligible ones remain.
-        dense_k = s.fetch_k * (s.as_of_overfetch if as_of else 1)
+        dense_k = s.fetch_k * (s.as_of_overfetch if max_day is not None else 1)
         dense = self.store.dense(self.embedder.get_query_embedding(self.lexicon.expand(query)), dense_k)
         pruning = Pruning(s.lexical_postings, s.lexical_pool, s.lexical_rounds)
         lexical = self.store.lexical(lexical_tokens(query, self.lexicon), s.fetch_k, max_day, pruning)
         nodes = self.store.nodes(list(dict.fromkeys(dense + [i for i, _ in lexical])))
-        if as_of:
+        if as_of and max_day is not None:
             dense = [i for i in dense if i in nodes and eligible(nodes[i].metadata, as_of)][: s.fetch_k]
         fused = rrf([(dense, s.dense_weight), ([i for i, _ in lexical], s.bm25_weight)], s.rrf_k)
         order = sorted(fused, key=lambda i: -fused[i])
