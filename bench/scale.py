@@ -114,7 +114,7 @@ def serve_probe(qs: list[str]) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
         retrieve.append(answer.timings["retrieve"])  # the index work, without the answerer's sentence scoring
     return {"first_ask_s": first, **percentiles("warm", times), **percentiles("retrieve", retrieve),
-            "warm_n": len(times), "peak_rss_mb": peak_rss_mb()}
+            "warm_n": len(times), "peak_rss_mb": peak_rss_mb(), "load_average": os.getloadavg()[0]}
 
 
 def peak_rss_mb() -> float:
@@ -279,8 +279,11 @@ def replicate(assistant: Any, total: int, rng: Any) -> int:
 
 
 def retrieval_probe(qs: list[str]) -> dict[str, Any]:
-    """In this process: retrieval only (the index work of a question), p50/p95 and peak RSS."""
+    """In this process: retrieval only (the index work of a question), p50/p95 and peak RSS; then the
+    lexical side alone, as shipped (pruned) and exact (every posting scored), on the same questions."""
     from rag.assistant import Assistant
+    from rag.retrieve.lexical import Pruning
+    from rag.text.tokens import lexical_tokens
 
     assistant = Assistant()
     t0 = time.perf_counter()
@@ -291,8 +294,24 @@ def retrieval_probe(qs: list[str]) -> dict[str, Any]:
         t = time.perf_counter()
         assistant.retrieve(q)
         times.append(time.perf_counter() - t)
-    return {"first_retrieve_s": first, **percentiles("retrieve", times), "retrieve_n": len(times),
-            "peak_rss_mb": peak_rss_mb()}
+    result = {"first_retrieve_s": first, **percentiles("retrieve", times), "retrieve_n": len(times),
+              "peak_rss_mb": peak_rss_mb()}
+    s = assistant.settings
+    shipped = Pruning(s.lexical_postings, s.lexical_pool, s.lexical_rounds)
+    tops: dict[str, list[set[str]]] = {}
+    for label, pruning in (("lexical_pruned", shipped), ("lexical_exact", Pruning(postings=10**12))):
+        lex_times = []
+        for q in qs[1:]:
+            tokens = lexical_tokens(q, assistant.lexicon)
+            t = time.perf_counter()
+            hits = assistant.store.lexical(tokens, s.fetch_k, None, pruning)
+            lex_times.append(time.perf_counter() - t)
+            tops.setdefault(label, []).append({c for c, _ in hits})
+        result |= percentiles(label, lex_times)
+    pairs = list(zip(tops["lexical_pruned"], tops["lexical_exact"], strict=True))
+    result["lexical_top_overlap"] = statistics.mean(len(a & b) / max(1, len(b)) for a, b in pairs)
+    result["load_average"] = os.getloadavg()[0]
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
