@@ -124,6 +124,7 @@ def test_lexical_search_ranks_filters_by_day_and_follows_removals(tmp_path: Path
     texts = {"a": ("the army left Hama", 20241205), "b": ("Iran warned Assad", 20241202),
              "c": ("rebels took Aleppo", 0)}
     catalog = catalog_of(tmp_path, texts)
+    assert catalog.newest_day() == 20241205  # asked on or after it, a question needs no date filter
     hits = lexical.search(catalog.conn, lexical_tokens("Hamah army", LEXICON), 5)
     assert [h[0] for h in hits] == [chunk_id(texts["a"][0])] and hits[0][1] > 0
     # max_day keeps articles published up to that day, and undated ones.
