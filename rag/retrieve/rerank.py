@@ -219,6 +219,10 @@ class SentenceScorer:
             matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
         elif kind in FIGURES:  # a figure of another year or period does not count
             matches = [m.group(0) for m in figures_for(text, PATTERNS[kind], question)]
+        elif kind == "place":  # "withdrew from Hama" does not say where, when the question names Hama
+            asked = set(lexical_tokens(question, self.lexicon))
+            matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
+                       if not set(lexical_tokens(m.group(0), self.lexicon)) <= asked]
         else:
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if kind != "date" or not is_comparison_point(text, m.start())]
@@ -227,6 +231,8 @@ class SentenceScorer:
                 return -c.date_penalty
             coarse_asked = re.search(r"\b(?:year|month|decade|century)\b", question, re.I)
             return c.kind_bonus if coarse_asked or _DAY.search(text) else c.kind_weak_bonus
+        if kind == "reason":  # "aims “to preserve the lives of civilians”": the quote marks are no break
+            matches = [m.group(0) for m in PATTERNS[kind].finditer(_QUOTES.sub("", text))]
         if kind in ("place", "reason"):  # softer: these patterns only hint
             return c.hint_bonus if matches else 0.0
         # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
@@ -330,4 +336,5 @@ def _coverage(question: set[str], sentence: set[str], idf: dict[str, float],
     return sum(weight(t) for t in question & sentence) / total
 
 
+_QUOTES = re.compile(r"[\"“”‘]")
 _DAY = re.compile(rf"{MONTH}\.? \d{{1,2}}\b|\b\d{{1,2}} {MONTH}|\b{WEEKDAY}\b|yesterday|today", re.I)
