@@ -88,3 +88,21 @@ def test_words_describing_the_answer_count_less_in_word_coverage() -> None:
     described = {t: 0.5 for t in ("controversial", "social", "media", "platform")}
     assert _coverage(question, answers, idf, described) == 1.0 / 3.0  # was 1/5 with every word at full weight
     assert _coverage(question, restates, idf, described) == 1.0
+
+
+def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
+    from rag.retrieve.rerank import asking_part
+
+    question = ("Ketanji Brown Jackson made history when she became the first Black woman on the court. "
+                "What position does she hold?")
+    assert asking_part(question) == "What position does she hold?"
+    assert question_kind(question) == "name"  # not "date": the "when" is context
+    assert answer_type(question) == "position"
+    assert question_kind("When did the army leave Hama?") == "date"
+    # A "when" joining two clauses yields to the cue that asks; alone, it still asks for a date.
+    assert question_kind("She made history when she became the first woman to hold what position?") == "name"
+    assert question_kind("What did he say when asked?") == "date"
+    assert question_kind("Since when has he led it?") == "date"
+    # A statement is read whole, as is a single question.
+    assert asking_part("The storm hit. It was big.") == "The storm hit. It was big."
+
