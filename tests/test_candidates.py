@@ -106,3 +106,25 @@ def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
     # A statement is read whole, as is a single question.
     assert asking_part("The storm hit. It was big.") == "The storm hit. It was big."
 
+
+def test_a_who_question_weighs_its_answers_against_a_person() -> None:
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+
+    class Scorer:  # what an embedder says: people sit near "person", a carmaker does not
+        lexicon, config = NONE, AnswerConfig()
+        asked: list[str] = []
+
+        def vectors(self, texts: list[str]) -> list[np.ndarray]:
+            self.asked.extend(texts)
+            return [np.array([1.0, 0.0]) if t in ("person", "Bernard Arnault") else np.array([0.0, 1.0])
+                    for t in texts]
+
+    ranked = [_sentence("Bernard Arnault overtook the Tesla boss.", "a.txt", 0.70),
+              _sentence("Tesla shares fell, pushing its boss down the list.", "b.txt", 0.69),
+              _sentence("Tesla sales slowed in China.", "c.txt", 0.68)]
+    generator = ExtractiveGenerator(Scorer())  # type: ignore[arg-type]
+    _, winner = generator._by_redundancy("Who is now the world's richest man?", ranked)
+    assert Scorer.asked[0] == "person"
+    assert winner is not None and winner.name == "Bernard Arnault"  # Tesla has more votes, not the kind
