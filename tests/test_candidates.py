@@ -107,6 +107,13 @@ def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
     assert asking_part("The storm hit. It was big.") == "The storm hit. It was big."
 
 
+def test_a_word_capitalised_after_a_colon_is_no_answer_name() -> None:
+    ranked = [_sentence("The Colts made two moves on Monday: First, they fired their coach.", "a.txt", 0.7),
+              _sentence("Later, they named Jeff Reed as his interim replacement.", "a.txt", 0.6)]
+    names = [a.name for a in name_candidates("Which legend did the Colts hire?", ranked, NONE, CONFIG)]
+    assert "First" not in names and "Jeff Reed" in names
+
+
 def test_a_who_question_weighs_its_answers_against_a_person() -> None:
     import numpy as np
 
