@@ -88,3 +88,50 @@ def test_words_describing_the_answer_count_less_in_word_coverage() -> None:
     described = {t: 0.5 for t in ("controversial", "social", "media", "platform")}
     assert _coverage(question, answers, idf, described) == 1.0 / 3.0  # was 1/5 with every word at full weight
     assert _coverage(question, restates, idf, described) == 1.0
+
+
+def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
+    from rag.retrieve.rerank import asking_part
+
+    question = ("Ketanji Brown Jackson made history when she became the first Black woman on the court. "
+                "What position does she hold?")
+    assert asking_part(question) == "What position does she hold?"
+    assert question_kind(question) == "name"  # not "date": the "when" is context
+    assert answer_type(question) == "position"
+    assert question_kind("When did the army leave Hama?") == "date"
+    # A "when" joining two clauses yields to the cue that asks; alone, it still asks for a date.
+    assert question_kind("She made history when she became the first woman to hold what position?") == "name"
+    assert question_kind("What did he say when asked?") == "date"
+    assert question_kind("Since when has he led it?") == "date"
+    # A statement is read whole, as is a single question.
+    assert asking_part("The storm hit. It was big.") == "The storm hit. It was big."
+
+
+def test_a_word_capitalised_after_a_colon_is_no_answer_name() -> None:
+    ranked = [_sentence("The Colts made two moves on Monday: First, they fired their coach.", "a.txt", 0.7),
+              _sentence("Later, they named Jeff Reed as his interim replacement.", "a.txt", 0.6)]
+    names = [a.name for a in name_candidates("Which legend did the Colts hire?", ranked, NONE, CONFIG)]
+    assert "First" not in names and "Jeff Reed" in names
+
+
+def test_a_who_question_weighs_its_answers_against_a_person() -> None:
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+
+    class Scorer:  # what an embedder says: people sit near "person", a carmaker does not
+        lexicon, config = NONE, AnswerConfig()
+        asked: list[str] = []
+
+        def vectors(self, texts: list[str]) -> list[np.ndarray]:
+            self.asked.extend(texts)
+            return [np.array([1.0, 0.0]) if t in ("person", "Bernard Arnault") else np.array([0.0, 1.0])
+                    for t in texts]
+
+    ranked = [_sentence("Bernard Arnault overtook the Tesla boss.", "a.txt", 0.70),
+              _sentence("Tesla shares fell, pushing its boss down the list.", "b.txt", 0.69),
+              _sentence("Tesla sales slowed in China.", "c.txt", 0.68)]
+    generator = ExtractiveGenerator(Scorer())  # type: ignore[arg-type]
+    _, winner = generator._by_redundancy("Who is now the world's richest man?", ranked)
+    assert Scorer.asked[0] == "person"
+    assert winner is not None and winner.name == "Bernard Arnault"  # Tesla has more votes, not the kind

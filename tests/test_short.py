@@ -92,3 +92,24 @@ def test_short_answer_is_part_of_the_public_json() -> None:
     answer = Answer(question="q", text="$48 million: “...” [1]", kind="answer", short="$48 million")
     assert answer.to_dict()["short"] == "$48 million"
     assert Answer(question="q", text="The articles don't say.", kind="refusal").to_dict()["short"] is None
+
+
+def test_a_place_the_question_names_is_no_hint_of_where() -> None:
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    scorer = SentenceScorer(None, NONE, AnswerConfig())  # type: ignore[arg-type]  # _kind_bonus embeds nothing
+    question = "Where did the command post its announcement that it was leaving Hama?"
+    assert scorer._kind_bonus("place", "The army has declared its withdrawal from Hama.", question) == 0.0
+    assert scorer._kind_bonus("place", "The command said in Damascus that it had left.", question) > 0.0
+
+
+def test_a_reason_inside_quote_marks_is_still_a_reason() -> None:
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    scorer = SentenceScorer(None, NONE, AnswerConfig())  # type: ignore[arg-type]
+    question = "Why did the army pull its units out of Hama?"
+    quoted = "The statement said the decision aims “to preserve the lives of civilians” in the city."
+    assert scorer._kind_bonus("reason", quoted, question) > 0.0
+    assert scorer._kind_bonus("reason", "The army pulled its units out of Hama on Thursday.", question) == 0.0

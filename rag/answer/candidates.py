@@ -13,6 +13,7 @@ the best one holding the best-supported answer.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from rag.retrieve.rerank import Candidate
@@ -97,6 +98,10 @@ def _pool(ranked: list[Candidate], config: AnswerConfig) -> list[Candidate]:
     return [c for c in ranked[: config.redundancy_pool] if c.score >= floor]
 
 
+# Where a sentence or a clause starts, so a capital letter says nothing: the start, or after a colon or dash.
+_CLAUSE_START = re.compile(r"(?:^|[:—–]\s*)[\"'“‘(]?$")
+
+
 def _novel_names(text: str, asked: set[str], lexicon: Lexicon) -> list[tuple[frozenset[str], str]]:
     """(key, form) of each name in `text` with a word the question lacks."""
     out = []
@@ -104,7 +109,7 @@ def _novel_names(text: str, asked: set[str], lexicon: Lexicon) -> list[tuple[fro
         tokens = frozenset(t for t in lexical_tokens(name, lexicon) if not name_held(t, asked))
         if not tokens:
             continue
-        if start == 0 and len(name.split()) == 1:
-            continue  # capitalised by position only, as often as not ("Investigations are underway")
+        if len(name.split()) == 1 and _CLAUSE_START.search(text[:start]):
+            continue  # capitalised by position only, as often as not ("Investigations are underway", ": First,")
         out.append((tokens, name))
     return out

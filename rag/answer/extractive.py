@@ -8,6 +8,7 @@ count the event differently are both quoted (`rag.answer.conflict`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -17,8 +18,10 @@ from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_confli
 from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
-from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, question_kind
+from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, asking_part, question_kind
 from rag.text.tokens import lexical_tokens
+
+_WHO = re.compile(r"\b(?:who|whom)\b", re.I)
 
 
 class ExtractiveGenerator:
@@ -89,10 +92,12 @@ class ExtractiveGenerator:
 
     def _by_redundancy(self, question: str, ranked: list[Candidate]) -> tuple[list[Candidate], AnswerCandidate | None]:
         """The best sentences re-ordered by the support of the answer each holds (`rag.answer.candidates`)."""
+        asked_for = answer_type(question)
         answers = name_candidates(question, ranked, self.lexicon, self.config)
         if not answers:
             return ranked, None
-        asked_for = answer_type(question)
+        if asked_for is None and _WHO.search(asking_part(question)):
+            asked_for = self.config.who_type or None  # "who" asks for a person more often than not
         if asked_for:  # "which currency": a currency's name sits nearer the word than a central bank's
             kind_vec, *vecs = self.scorer.vectors([asked_for] + [a.name for a in answers])
             for answer, vec in zip(answers, vecs, strict=True):

@@ -69,12 +69,31 @@ CLOZE = re.compile(r"\bthis\s+(?!(?:week|weekend|month|year|season|morning|after
                    r"summer|autumn|fall|winter)\b)(\w[\w’'-]*(?:\s+[a-z][\w’'-]*){0,3})", re.I)
 
 
+def asking_part(question: str) -> str:
+    """The sentence that asks: the last one of a question led by context ("Frost made history when he
+    became the first member of Gen Z elected to Congress. How old is he?"); the whole text otherwise."""
+    spans = sentence_spans(question)
+    if len(spans) > 1 and question.rstrip().endswith("?"):
+        return question[spans[-1][0]:spans[-1][1]]
+    return question
+
+
+_CONJUNCTION_WHEN = re.compile(r"(?<=[a-z,] )(?<!since )(?<!until )when\b")
+
+
 def question_kind(question: str) -> str | None:
-    """What the question asks for: date, distance, money, percent, number, place, name, reason or None."""
+    """What the question asks for: date, distance, money, percent, number, place, name, reason or None.
+    Read from the asking sentence (`asking_part`): a "when" in the context before it asks nothing."""
+    question = asking_part(question)
     q = question.lower()
     # The earliest cue decides ("Where was he when ..." asks for a place); at one spot, the first rule
     # ("how much ... cost" is money before it is a number).
     found = [(m.start(), i, kind) for i, (kind, rule) in enumerate(_KIND_RULES) if (m := rule.search(q))]
+    # "She made history when she became the first to hold what position?": a "when" joining two clauses
+    # is no question word when another cue asks.
+    conjunction = _CONJUNCTION_WHEN.search(q)
+    if conjunction and len(found) > 1:
+        found = [f for f in found if f[0] != conjunction.start()] or found
     if found:
         return min(found)[2]
     return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
@@ -101,7 +120,8 @@ _TYPE = re.compile(r"\b(?:which|what)\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
 
 
 def answer_type(question: str) -> str | None:
-    """The noun phrase of "which X" / "what X" ("major US retailer", "color"), or None."""
+    """The noun phrase of "which X" / "what X" ("major US retailer", "color") of the asking sentence, or None."""
+    question = asking_part(question)
     match = _TYPE.search(question) or re.search(r"\b(?:which|what)\s+([\w-]+)", question, re.I)
     if not match and not question.rstrip().endswith("?"):
         match = CLOZE.search(question)  # "with this 2022 film": a statement with a blank
@@ -219,6 +239,10 @@ class SentenceScorer:
             matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
         elif kind in FIGURES:  # a figure of another year or period does not count
             matches = [m.group(0) for m in figures_for(text, PATTERNS[kind], question)]
+        elif kind == "place":  # "withdrew from Hama" does not say where, when the question names Hama
+            asked = set(lexical_tokens(question, self.lexicon))
+            matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
+                       if not set(lexical_tokens(m.group(0), self.lexicon)) <= asked]
         else:
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if kind != "date" or not is_comparison_point(text, m.start())]
@@ -227,6 +251,8 @@ class SentenceScorer:
                 return -c.date_penalty
             coarse_asked = re.search(r"\b(?:year|month|decade|century)\b", question, re.I)
             return c.kind_bonus if coarse_asked or _DAY.search(text) else c.kind_weak_bonus
+        if kind == "reason":  # "aims “to preserve the lives of civilians”": the quote marks are no break
+            matches = [m.group(0) for m in PATTERNS[kind].finditer(_QUOTES.sub("", text))]
         if kind in ("place", "reason"):  # softer: these patterns only hint
             return c.hint_bonus if matches else 0.0
         # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
@@ -330,4 +356,5 @@ def _coverage(question: set[str], sentence: set[str], idf: dict[str, float],
     return sum(weight(t) for t in question & sentence) / total
 
 
+_QUOTES = re.compile(r"[\"“”‘]")
 _DAY = re.compile(rf"{MONTH}\.? \d{{1,2}}\b|\b\d{{1,2}} {MONTH}|\b{WEEKDAY}\b|yesterday|today", re.I)

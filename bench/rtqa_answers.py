@@ -1,0 +1,69 @@
+"""The extractive answers alone on the RealTimeQA dev split, fast: the loop for tuning the answerer.
+
+    PYTHONPATH=. nice -n 5 python -m bench.rtqa_answers [--index /work/rtqa/index-ours] [--out FILE]
+
+Opens the index `bench/realtimeqa.py run` uses, read only (no seeds folder, no ingest), asks each gold
+question as of its quiz day and classifies the answer exactly as `bench.realtimeqa.classify` does
+(right / wrong / refused / other). `--out` writes one JSON line per question with the answer, the short
+answer, and where the correct choice sits: in the retrieved passages at all, and the rank of the first
+scored sentence holding it. Only the 2022-2023 export is read (see bench/realtimeqa.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench.realtimeqa import DEFAULT_DATA, classify
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.assistant import Assistant
+    from rag.eval.gold import load_gold
+    from rag.eval.metrics import contains
+    from rag.settings import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--index", type=Path, default=DEFAULT_DATA.parent / "index-ours")
+    parser.add_argument("--out", type=Path, default=None, help="per-question JSON lines")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    gold = load_gold(args.data / "gold.jsonl")[: args.limit]
+    # A seeds folder that does not exist: the assistant never ingests into the (shared) index.
+    settings = Settings.from_env().with_(data_dir=args.index, llm="extractive",
+                                         seeds_dir=args.index / "no-seeds-here")
+    assistant = Assistant(settings)
+    if assistant.store.count() == 0:
+        print(f"{args.index} holds no articles", file=sys.stderr)
+        return 1
+    counts: dict[str, int] = {}
+    rows = []
+    for item in gold:
+        answer = assistant.ask(item.question, as_of=item.as_of)
+        verdict = classify(answer, item)
+        counts[verdict] = counts.get(verdict, 0) + 1
+        row = {"id": item.id, "question": item.question, "as_of": str(item.as_of), "gold": item.answers,
+               "wrong_answers": item.extra.get("wrong_answers", []), "verdict": verdict,
+               "short": answer.short, "text": answer.text}
+        if args.out:
+            ranked = assistant._generator("extractive").rank(answer.rewritten_question or item.question,
+                                                             answer.passages)
+            row["in_passages"] = any(contains(p.text, a) for p in answer.passages for a in item.answers)
+            row["sentence_rank"] = next((i for i, c in enumerate(ranked, 1)
+                                         if any(contains(c.text, a) for a in item.answers)), None)
+            row["top"] = [{"score": round(c.score, 3), "text": c.text} for c in ranked[:4]]
+        rows.append(row)
+    n = len(gold)
+    print(" ".join(f"{name} {counts.get(name, 0) / n:.3f} ({counts.get(name, 0)})"
+                   for name in ("right", "wrong", "refused", "other")) + f"  n={n}")
+    if args.out:
+        args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
