@@ -120,6 +120,10 @@ class Settings:
     # next to the question ("reverse"). bench/llm_small.py measured the choice on a small local model.
     llm_passages: int = 5
     llm_passage_order: Literal["rank", "reverse"] = "rank"
+    # How the LLM replies: "json" asks for JSON matching prompts/answer_schema.json (constrained decoding
+    # via response_format, falling back to "text" when the server rejects it); "text" asks for an outcome
+    # line and cited prose (prompts/answer_system.txt). bench/llm_small.py measured both.
+    llm_reply_format: Literal["json", "text"] = "json"
 
     answer: AnswerConfig = field(default_factory=AnswerConfig)
 
@@ -211,6 +215,8 @@ def _validate(s: Settings) -> None:
         raise RagError(f"{PREFIX}CHUNK_OVERLAP ({s.chunk_overlap}) must be smaller than {PREFIX}CHUNK_SIZE.")
     if s.llm_passage_order not in ("rank", "reverse"):
         raise RagError(f"{PREFIX}LLM_PASSAGE_ORDER must be rank or reverse, not {s.llm_passage_order!r}.")
+    if s.llm_reply_format not in ("json", "text"):
+        raise RagError(f"{PREFIX}LLM_REPLY_FORMAT must be json or text, not {s.llm_reply_format!r}.")
     if s.llm_passages < 1:
         raise RagError(f"{PREFIX}LLM_PASSAGES must be at least 1.")
     if s.top_k < 1:
