@@ -124,6 +124,11 @@ class Settings:
     # via response_format, falling back to "text" when the server rejects it); "text" asks for an outcome
     # line and cited prose (prompts/answer_system.txt). bench/llm_small.py measured both.
     llm_reply_format: Literal["json", "text"] = "json"
+    # JSON replies: an answer that adds nothing its cited passages state (its words beyond the question's
+    # are not in them) is read as a refusal, with a note.
+    llm_check_answer: bool = True
+    # JSON replies: cite the passage the model's quote comes from when the cited ones do not hold it.
+    llm_cite_quote: bool = True
 
     answer: AnswerConfig = field(default_factory=AnswerConfig)
 

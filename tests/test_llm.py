@@ -21,6 +21,8 @@ from rag.answer.llm import (
     JsonReply,
     OpenAIGenerator,
     OutcomeFilter,
+    answer_grounded,
+    cite_quote,
     count_usage,
     decide_kind,
     json_answer_text,
@@ -98,6 +100,7 @@ def _echo_prompts(tmp_path: Path, reply: str) -> Path:
     is copied, so a JSON `reply` in its field order is echoed under constrained decoding."""
     prompts = tmp_path / "prompts"
     prompts.mkdir()
+    reply = reply.replace("{", "{{").replace("}", "}}")  # templates: literal braces are doubled
     for prefix in ("answer", "answer_json"):
         (prompts / f"{prefix}_system.txt").write_text(reply)
         (prompts / f"{prefix}_user.txt").write_text(reply * 5)
@@ -492,3 +495,31 @@ def test_read_json_reply(reply: str, expected: JsonReply | None) -> None:
 )
 def test_json_answer_text_places_the_cited_numbers(reply: JsonReply, text: str) -> None:
     assert json_answer_text(reply, 3) == text
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "grounded"),
+    [
+        ("December 5 [1].", QUESTION, True),
+        ("On the fifth of December, outside the city [1].", QUESTION, True),  # half of what it adds is there
+        ("three directions [1]", "From how many directions was Hama attacked?", True),  # "three" = 3
+        ("Post-series depression [1]", "What is post-series depression?", False),  # the question, echoed
+        ("Hama [1]", "Did the army leave Hama or Aleppo?", True),  # only the question's words: in the passage
+        ("Homs [1]", "Did the army leave Homs or Latakia?", False),  # ... not in the passage
+        ("The Muslim Brotherhood [1]", "Who backed the uprising?", False),
+    ],
+)
+def test_answer_grounded_needs_what_the_answer_adds_in_its_passages(
+    passages: list[Passage], answer: str, question: str, grounded: bool
+) -> None:
+    assert answer_grounded(answer, question, passages[:1]) is grounded
+
+
+def test_cite_quote_moves_the_citation_to_the_passage_holding_the_quote(passages: list[Passage]) -> None:
+    reply = JsonReply("answer", "December 5", [2], HAMA)
+    fixed, note = cite_quote(reply, passages)
+    assert fixed.citations == [1] and "[2]" in note and "[1]" in note
+    assert cite_quote(JsonReply("answer", "December 5", [1], HAMA), passages) == (
+        JsonReply("answer", "December 5", [1], HAMA), "")
+    unknown = JsonReply("answer", "x", [2], "A sentence found in none of the passages at all.")
+    assert cite_quote(unknown, passages) == (unknown, "")

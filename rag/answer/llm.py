@@ -37,6 +37,9 @@ from rag.errors import RagError
 from rag.models import Answer, AnswerKind, Citation, Passage
 from rag.prompts import load_schema, render_prompt
 from rag.settings import Settings
+from rag.text.markers import strip_markers
+from rag.text.numbers import NUMBER_WORDS
+from rag.text.tokens import content_words, stem
 
 OPENAI_URL = "https://api.openai.com/v1"
 # llama.cpp and Ollama accept any key; the client insists on one.
@@ -197,9 +200,22 @@ class OpenAIGenerator:
             answer = self._finish(question, passages, messages, reply, usage, time.perf_counter() - started)
             answer.notes.insert(0, "The LLM's JSON reply could not be read; read as plain text.")
             return answer
+        pre: list[str] = []
+        if self.settings.llm_cite_quote:
+            parsed, moved = cite_quote(parsed, passages)
+            if moved:
+                pre.append(moved)
         text = json_answer_text(parsed, len(passages))
         citations = citations_for(text, passages)
-        kind, notes = decide_kind(parsed.kind, text, citations)
+        # A refusal's fields are empty by design: that is not an "empty answer".
+        kind, notes = decide_kind(parsed.kind, text or (REFUSAL if parsed.kind == "refusal" else ""), citations)
+        notes[:0] = pre
+        if self.settings.llm_check_answer and kind != "refusal" and citations:
+            cited = [p for p in passages if p.number in {c.marker for c in citations}]
+            if not answer_grounded(text, question, cited):
+                kind = "refusal"
+                notes.append(f"The LLM answered {strip_markers(text)!r}, which its cited passages do not "
+                             "state; read as a refusal.")
         if parsed.kind is None:
             notes = [n.replace("wrote no outcome line (ANSWER, REFUSAL or DISAGREEMENT)",
                                "gave no valid outcome field") for n in notes]
@@ -293,6 +309,57 @@ def read_json_reply(reply: str) -> JsonReply | None:
         citations=numbers,
         quote=str(data.get("quote") or "").strip(),
     )
+
+
+def _terms(text: str) -> set[str]:
+    """Stemmed content words of `text`, number words as digits ("five" -> "5", "1,200" -> "1200")."""
+    out = set()
+    for word in content_words(text):
+        word = word.replace(",", "")
+        out.add(str(NUMBER_WORDS[word]) if word in NUMBER_WORDS else stem(word))
+    return out
+
+
+def _evidence(passage: Passage) -> str:
+    """What the model read of a passage: its text, published date and resolved dates."""
+    meta = passage.meta
+    return " ".join([passage.text, str(meta.get("published") or ""), str(meta.get("dates") or "")])
+
+
+def answer_grounded(answer: str, question: str, passages: Sequence[Passage]) -> bool:
+    """Does the answer state something its cited `passages` state?
+
+    Its words beyond the question's are what it adds: at least half of them must be in the passages. An
+    answer made only of the question's words ("Al-Hilal" to "did Al-Ittihad or Al-Hilal win?") must be in
+    the passages as a whole. Words, not meaning: a wrong figure that the passages hold still passes.
+    """
+    terms = _terms(strip_markers(answer))
+    pool = set().union(*(_terms(_evidence(p)) for p in passages)) if passages else set()
+    new = terms - _terms(question)
+    if new:
+        return 2 * len(new & pool) >= len(new)
+    return bool(terms) and terms <= pool
+
+
+def cite_quote(reply: JsonReply, passages: Sequence[Passage]) -> tuple[JsonReply, str]:
+    """The reply citing the passage its quote comes from, when none of its cited passages holds the quote
+    (most of its words) and exactly one other passage does; and a note saying so (else "")."""
+    quote = _terms(reply.quote)
+    if len(quote) < 3:
+        return reply, ""
+
+    def holds(passage: Passage) -> bool:
+        return len(quote & _terms(passage.text)) >= 0.8 * len(quote)
+
+    by_number = {p.number: p for p in passages}
+    if any(holds(by_number[n]) for n in reply.citations if n in by_number):
+        return reply, ""
+    holders = [p.number for p in passages if holds(p)]
+    if len(holders) != 1:
+        return reply, ""
+    was = ", ".join(f"[{n}]" for n in reply.citations) or "no passage"
+    fixed = JsonReply(reply.kind, reply.answer, holders, reply.quote)
+    return fixed, f"The LLM cited {was} for a quote from passage [{holders[0]}]; cited [{holders[0]}] instead."
 
 
 def json_answer_text(reply: JsonReply, n_passages: int) -> str:
