@@ -150,6 +150,33 @@ def _line(r: QuestionResult) -> str:
     return f"{verdict} {r.id} {'refused ' if r.refused else ''}{seconds:.0f}s {r.answer[:110]!r} {r.notes}"
 
 
+def _report(args: argparse.Namespace, k: int, changes: dict[str, Any], results: list[QuestionResult],
+            replies: list[list[str]], *, complete: bool) -> dict[str, Any]:
+    summary = summarize(results)
+    report = {
+        "label": args.label,
+        "replayed_from": str(args.replay) if args.replay else None,
+        "k": k,
+        "settings": {key: str(value) for key, value in changes.items() if key not in ("data_dir", "openai_base_url")},
+        "figures": figures(summary, results),
+        "questions": [
+            {"id": r.id, "type": r.type, "refused": r.refused, "correct": r.verdicts["correct"],
+             "citation_precision": r.verdicts["citation_precision"], "answer": r.answer, "notes": r.notes,
+             "prompt_tokens": r.usage.get("prompt_tokens"), "replies": reply}
+            for r, reply in zip(results, replies, strict=True)
+        ],
+        "machine": {"python": platform.python_version(), "xllamacpp": version("xllamacpp"),
+                    "threads": 2, "when": datetime.now(UTC).isoformat(timespec="seconds")},
+    }
+    if not complete:
+        report["partial"] = f"{len(results)} questions answered when written"
+    out = args.out or PROJECT_ROOT / "bench" / "results" / f"llm_small-{args.label}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    report["out"] = out
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--k", type=int, default=None, help="passages retrieved (default: Settings.top_k)")
@@ -201,30 +228,13 @@ def main(argv: list[str] | None = None) -> None:
             results.append(result)
             replies.append(log.replies[seen:])
             print(_line(result), flush=True)
-        summary = summarize(results)
+            # Written after every question, so a run cut short still leaves its replies and figures.
+            report = _report(args, k, changes, results, replies, complete=len(results) == len(gold))
 
-    report = {
-        "label": args.label,
-        "replayed_from": str(args.replay) if args.replay else None,
-        "k": k,
-        "settings": {key: str(value) for key, value in changes.items() if key not in ("data_dir", "openai_base_url")},
-        "figures": figures(summary, results),
-        "questions": [
-            {"id": r.id, "type": r.type, "refused": r.refused, "correct": r.verdicts["correct"],
-             "citation_precision": r.verdicts["citation_precision"], "answer": r.answer, "notes": r.notes,
-             "prompt_tokens": r.usage.get("prompt_tokens"), "replies": reply}
-            for r, reply in zip(results, replies, strict=True)
-        ],
-        "machine": {"python": platform.python_version(), "xllamacpp": version("xllamacpp"),
-                    "threads": 2, "when": datetime.now(UTC).isoformat(timespec="seconds")},
-    }
-    out = args.out or PROJECT_ROOT / "bench" / "results" / f"llm_small-{args.label}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print("| figure | " + args.label + " |\n|---|---:|")
     for name, value in report["figures"].items():
         print(f"| {name} | {'n/a' if value is None else f'{value:.3f}'} |")
-    print(f"wrote {out}")
+    print(f"wrote {report['out']}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ passage numbers and the supporting quote are fields the model cannot skip. `read
 ``[n]`` markers, and the citations are checked against the passages exactly as for prose. Two checks
 use the typed fields (Settings.llm_cite_quote, llm_check_answer): a quote found in another passage than
 the cited one moves the citation there, and an answer whose own words (beyond the question's) are not in
-its cited passages is read as a refusal, with a note. The text is
-streamed once the JSON is complete. A server that rejects ``response_format`` (HTTP 400/422) gets the
-outcome-line prompt instead, once per question, and `Answer.notes` says so.
+its cited passages is read as a refusal, with a note. The text is streamed once the JSON is complete.
+A server that rejects ``response_format`` (HTTP 400/422) gets the outcome-line prompt instead, once per
+question, and `Answer.notes` says so.
 """
 
 from __future__ import annotations
