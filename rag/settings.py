@@ -127,7 +127,8 @@ class Settings:
     # JSON replies: an answer that adds nothing its cited passages state (its words beyond the question's
     # are not in them) is read as a refusal, with a note.
     llm_check_answer: bool = True
-    # JSON replies: cite the passage the model's quote comes from when the cited ones do not hold it.
+    # JSON replies: cite the passage the model's quote comes from when the cited ones hold neither the
+    # quote nor the answer.
     llm_cite_quote: bool = True
 
     answer: AnswerConfig = field(default_factory=AnswerConfig)

@@ -16,11 +16,11 @@ Structured replies (``Settings.llm_reply_format="json"``, the default): the requ
 passage numbers and the supporting quote are fields the model cannot skip. `read_json_reply` reads them
 (leniently: code fences, a reply cut off by max_tokens), `json_answer_text` writes the answer with its
 ``[n]`` markers, and the citations are checked against the passages exactly as for prose. Two checks
-use the typed fields (Settings.llm_cite_quote, llm_check_answer): a quote found in another passage than
-the cited one moves the citation there, and an answer whose own words (beyond the question's) are not in
-its cited passages is read as a refusal, with a note. The text is streamed once the JSON is complete.
-A server that rejects ``response_format`` (HTTP 400/422) gets the outcome-line prompt instead, once per
-question, and `Answer.notes` says so.
+use the typed fields (Settings.llm_cite_quote, llm_check_answer): when the cited passages do not state
+the answer, a quote found in one other passage moves the citation there; and an answer whose own words
+(beyond the question's) are not in its cited passages is read as a refusal, with a note. The text is
+streamed once the JSON is complete. A server that rejects ``response_format`` (HTTP 400/422) gets the
+outcome-line prompt instead, once per question, and `Answer.notes` says so.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ class OpenAIGenerator:
             answer.notes.insert(0, "The LLM's JSON reply could not be read; read as plain text.")
             return answer
         pre: list[str] = []
-        if self.settings.llm_cite_quote:
+        cited = [p for p in passages if p.number in parsed.citations]
+        if self.settings.llm_cite_quote and not answer_grounded(parsed.answer, question, cited):
             parsed, moved = cite_quote(parsed, passages)
             if moved:
                 pre.append(moved)
@@ -332,21 +333,26 @@ def _evidence(passage: Passage) -> str:
 def answer_grounded(answer: str, question: str, passages: Sequence[Passage]) -> bool:
     """Does the answer state something its cited `passages` state?
 
-    Its words beyond the question's are what it adds: at least half of them must be in the passages. An
-    answer made only of the question's words ("Al-Hilal" to "did Al-Ittihad or Al-Hilal win?") must be in
-    the passages as a whole. Words, not meaning: a wrong figure that the passages hold still passes.
+    Its words beyond the question's are what it adds: every number among them and at least half of them
+    must be in the passages. An answer made only of the question's words ("Al-Hilal" to "did Al-Ittihad or
+    Al-Hilal win?") must be in the passages as a whole. Words, not meaning: a wrong figure that the
+    passages hold still passes.
     """
     terms = _terms(strip_markers(answer))
     pool = set().union(*(_terms(_evidence(p)) for p in passages)) if passages else set()
     new = terms - _terms(question)
     if new:
-        return 2 * len(new & pool) >= len(new)
+        numbers = {t for t in new if t.isdigit()}
+        return numbers <= pool and 2 * len(new & pool) >= len(new)
     return bool(terms) and terms <= pool
 
 
 def cite_quote(reply: JsonReply, passages: Sequence[Passage]) -> tuple[JsonReply, str]:
     """The reply citing the passage its quote comes from, when none of its cited passages holds the quote
-    (most of its words) and exactly one other passage does; and a note saying so (else "")."""
+    (most of its words) and exactly one other passage does; and a note saying so (else "").
+
+    The generator asks only when the cited passages do not state the answer: a citation that supports
+    the answer stays, wherever the quote came from."""
     quote = _terms(reply.quote)
     if len(quote) < 3:
         return reply, ""
