@@ -19,6 +19,7 @@ citation precision, how often the model wrote the outcome line, prompt tokens an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import platform
@@ -28,8 +29,10 @@ from datetime import UTC, datetime
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import rag.answer.llm
 from rag.assistant import Assistant
 from rag.eval.gold import GoldItem, load_gold
 from rag.eval.metrics import QuestionResult, result_from_answer, summarize
@@ -71,6 +74,42 @@ def assemble_model(cache_dir: Path) -> Path:
     return path
 
 
+class ReplyLog:
+    """Keeps the raw reply of each completion the generator asks for (the real `complete`, only watched),
+    so a run's replies are in its report and can be re-read by later parsing code with --replay."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self._complete = rag.answer.llm.complete
+        self._queue: list[str] = []
+
+    def replay(self, replies: list[str]) -> None:
+        """Answer the next completions with these saved replies instead of asking a server."""
+        self._queue = list(replies)
+
+    def __enter__(self) -> ReplyLog:
+        def watched(*args: Any, **kwargs: Any) -> tuple[str, dict[str, int]]:
+            if self._queue:
+                text, usage = self._queue.pop(0), {}
+            else:
+                text, usage = self._complete(*args, **kwargs)
+            self.replies.append(text)
+            return text, usage
+
+        rag.answer.llm.complete = watched  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        rag.answer.llm.complete = self._complete  # type: ignore[assignment]
+
+
+def _replies(report: Path) -> dict[str, list[str]]:
+    data = json.loads(report.read_text(encoding="utf-8"))
+    if not all(q.get("replies") for q in data["questions"]):
+        raise SystemExit(f"{report} holds no raw replies (runs before --replay existed); run with the model.")
+    return {q["id"]: q["replies"] for q in data["questions"]}
+
+
 def pick_questions(gold: list[GoldItem], ids: list[str] | None) -> list[GoldItem]:
     """The `ids` asked for, or the default stride sample (see the module docstring)."""
     if ids:
@@ -88,7 +127,9 @@ def figures(summary: dict[str, Any], results: list[QuestionResult]) -> dict[str,
     """The headline figures of one run."""
     overall = summary["overall"]
     generate = summary["latency"].get("generate", {})
-    followed = [not any("outcome line" in note for note in r.notes) for r in results]
+    # Replies whose outcome was read: an outcome line (text) or a valid outcome field (JSON).
+    followed = [not any(w in note for w in ("outcome line", "outcome field", "could not be read")
+                        for note in r.notes) for r in results]
     return {
         "answerable_wrongly_refused": summary["refusal"]["answerable_refused"],
         "unanswerable_refused": summary["refusal"]["unanswerable_refused"],
@@ -109,6 +150,33 @@ def _line(r: QuestionResult) -> str:
     return f"{verdict} {r.id} {'refused ' if r.refused else ''}{seconds:.0f}s {r.answer[:110]!r} {r.notes}"
 
 
+def _report(args: argparse.Namespace, k: int, changes: dict[str, Any], results: list[QuestionResult],
+            replies: list[list[str]], *, complete: bool) -> dict[str, Any]:
+    summary = summarize(results)
+    report = {
+        "label": args.label,
+        "replayed_from": str(args.replay) if args.replay else None,
+        "k": k,
+        "settings": {key: str(value) for key, value in changes.items() if key not in ("data_dir", "openai_base_url")},
+        "figures": figures(summary, results),
+        "questions": [
+            {"id": r.id, "type": r.type, "refused": r.refused, "correct": r.verdicts["correct"],
+             "citation_precision": r.verdicts["citation_precision"], "answer": r.answer, "notes": r.notes,
+             "prompt_tokens": r.usage.get("prompt_tokens"), "replies": reply}
+            for r, reply in zip(results, replies, strict=True)
+        ],
+        "machine": {"python": platform.python_version(), "xllamacpp": version("xllamacpp"),
+                    "threads": 2, "when": datetime.now(UTC).isoformat(timespec="seconds")},
+    }
+    if not complete:
+        report["partial"] = f"{len(results)} questions answered when written"
+    out = args.out or PROJECT_ROOT / "bench" / "results" / f"llm_small-{args.label}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    report["out"] = out
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--k", type=int, default=None, help="passages retrieved (default: Settings.top_k)")
@@ -120,15 +188,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", default="current")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench-llm")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--replay", type=Path, default=None,
+                        help="re-read the raw replies saved in this report with the current parsing code "
+                             "(no model, no server): measures a change of parsing or checks on the same replies")
     args = parser.parse_args(argv)
 
-    model = assemble_model(args.cache)
     gold = pick_questions(load_gold(PROJECT_ROOT / "eval" / "gold.jsonl"), [i for i in args.ids.split(",") if i])
-    with llm_server.LlamaServer(model, args.cache / "server") as server:
+    replayed = _replies(args.replay) if args.replay else None
+    if replayed is None:
+        server: Any = llm_server.LlamaServer(assemble_model(args.cache), args.cache / "server")
+    else:
+        server = contextlib.nullcontext(SimpleNamespace(base_url="http://127.0.0.1:9/v1"))  # never called
+    with server as running, ReplyLog() as log:
         changes: dict[str, Any] = {
             "data_dir": args.cache / "data",
             "llm": "openai",
-            "openai_base_url": server.base_url,
+            "openai_base_url": running.base_url,
             "openai_model": "qwen2.5-coder-1.5b-instruct",
             "llm_max_tokens": args.max_tokens,
             "llm_timeout": 600.0,
@@ -137,40 +212,29 @@ def main(argv: list[str] | None = None) -> None:
             changes["prompts_dir"] = args.prompts.resolve()
         for item in args.set:
             name, _, value = item.partition("=")
-            changes[name] = type(getattr(Settings(), name))(value)
+            kind = type(getattr(Settings(), name))
+            changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
         settings = Settings(**changes)
         assistant = Assistant(settings)
         assistant.retriever  # noqa: B018  -- build the seeds' index before timing anything
         k = args.k or settings.top_k
         judge = make_judge("lexical", assistant)
-        results = []
+        results, replies = [], []
         for item in gold:  # rag.eval.runner.run's loop, printing each verdict as it comes (runs are slow)
+            if replayed is not None:
+                log.replay(replayed[item.id])
+            seen = len(log.replies)
             result = result_from_answer(item, assistant.ask(item.question, k=k, llm="openai"), k=k, judge=judge)
             results.append(result)
+            replies.append(log.replies[seen:])
             print(_line(result), flush=True)
-        summary = summarize(results)
+            # Written after every question, so a run cut short still leaves its replies and figures.
+            report = _report(args, k, changes, results, replies, complete=len(results) == len(gold))
 
-    report = {
-        "label": args.label,
-        "k": k,
-        "settings": {key: str(value) for key, value in changes.items() if key not in ("data_dir", "openai_base_url")},
-        "figures": figures(summary, results),
-        "questions": [
-            {"id": r.id, "type": r.type, "refused": r.refused, "correct": r.verdicts["correct"],
-             "citation_precision": r.verdicts["citation_precision"], "answer": r.answer, "notes": r.notes,
-             "prompt_tokens": r.usage.get("prompt_tokens")}
-            for r in results
-        ],
-        "machine": {"python": platform.python_version(), "xllamacpp": version("xllamacpp"),
-                    "threads": 2, "when": datetime.now(UTC).isoformat(timespec="seconds")},
-    }
-    out = args.out or PROJECT_ROOT / "bench" / "results" / f"llm_small-{args.label}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print("| figure | " + args.label + " |\n|---|---:|")
     for name, value in report["figures"].items():
         print(f"| {name} | {'n/a' if value is None else f'{value:.3f}'} |")
-    print(f"wrote {out}")
+    print(f"wrote {report['out']}")
 
 
 if __name__ == "__main__":

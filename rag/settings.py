@@ -126,6 +126,16 @@ class Settings:
     # next to the question ("reverse"). bench/llm_small.py measured the choice on a small local model.
     llm_passages: int = 5
     llm_passage_order: Literal["rank", "reverse"] = "rank"
+    # How the LLM replies: "json" asks for JSON matching prompts/answer_schema.json (constrained decoding
+    # via response_format, falling back to "text" when the server rejects it); "text" asks for an outcome
+    # line and cited prose (prompts/answer_system.txt). bench/llm_small.py measured both.
+    llm_reply_format: Literal["json", "text"] = "json"
+    # JSON replies: an answer that adds nothing its cited passages state (its words beyond the question's
+    # are not in them) is read as a refusal, with a note.
+    llm_check_answer: bool = True
+    # JSON replies: cite the passage the model's quote comes from when the cited ones hold neither the
+    # quote nor the answer.
+    llm_cite_quote: bool = True
 
     answer: AnswerConfig = field(default_factory=AnswerConfig)
 
@@ -217,6 +227,8 @@ def _validate(s: Settings) -> None:
         raise RagError(f"{PREFIX}CHUNK_OVERLAP ({s.chunk_overlap}) must be smaller than {PREFIX}CHUNK_SIZE.")
     if s.llm_passage_order not in ("rank", "reverse"):
         raise RagError(f"{PREFIX}LLM_PASSAGE_ORDER must be rank or reverse, not {s.llm_passage_order!r}.")
+    if s.llm_reply_format not in ("json", "text"):
+        raise RagError(f"{PREFIX}LLM_REPLY_FORMAT must be json or text, not {s.llm_reply_format!r}.")
     if s.llm_passages < 1:
         raise RagError(f"{PREFIX}LLM_PASSAGES must be at least 1.")
     if s.top_k < 1:

@@ -7,6 +7,8 @@ Pure citation parsing (no server) is tested on scripted strings at the bottom.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,18 @@ from llm_server import LLM_TIMEOUT_S
 
 from rag.answer.citations import REFUSAL, best_quote, citations_for, parse_markers
 from rag.answer.condense import condense_question
-from rag.answer.llm import OpenAIGenerator, OutcomeFilter, count_usage, decide_kind, read_outcome
+from rag.answer.llm import (
+    JsonReply,
+    OpenAIGenerator,
+    OutcomeFilter,
+    answer_grounded,
+    cite_quote,
+    count_usage,
+    decide_kind,
+    json_answer_text,
+    read_json_reply,
+    read_outcome,
+)
 from rag.errors import RagError
 from rag.models import Answer, Passage
 from rag.settings import PROJECT_ROOT, Settings
@@ -81,23 +94,41 @@ def _assert_citations_point_into_article(answer: Answer, n_passages: int) -> Non
 
 
 def _echo_prompts(tmp_path: Path, reply: str) -> Path:
-    """Prompts a base model continues by repeating `reply`: a deterministic reply from a real server."""
+    """Prompts a base model continues by repeating `reply`: a deterministic reply from a real server.
+
+    The same text serves both reply formats (answer_*.txt and answer_json_*.txt); the shipped schema
+    is copied, so a JSON `reply` in its field order is echoed under constrained decoding."""
     prompts = tmp_path / "prompts"
     prompts.mkdir()
-    (prompts / "answer_system.txt").write_text(reply)
-    (prompts / "answer_user.txt").write_text(reply * 5)
+    reply = reply.replace("{", "{{").replace("}", "}}")  # templates: literal braces are doubled
+    for prefix in ("answer", "answer_json"):
+        (prompts / f"{prefix}_system.txt").write_text(reply)
+        (prompts / f"{prefix}_user.txt").write_text(reply * 5)
     (prompts / "answer_passage.txt").write_text("[{number}] {text}")
+    shutil.copy(PROJECT_ROOT / "prompts" / "answer_schema.json", prompts / "answer_schema.json")
     return prompts
+
+
+def _json_line(**fields: object) -> str:
+    """One reply in the shipped schema's field order, as a base model would echo it."""
+    order = list(json.loads((PROJECT_ROOT / "prompts" / "answer_schema.json").read_text())["properties"])
+    return json.dumps({name: fields[name] for name in order}) + "\n"
 
 
 # --- the prompt ---------------------------------------------------------------------------------------
 
 
-def test_messages_carry_numbered_passages_and_rules(tmp_path: Path, passages: list[Passage]) -> None:
-    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url="http://127.0.0.1:9/v1"))
+@pytest.mark.parametrize("reply_format", ["json", "text"])
+def test_messages_carry_numbered_passages_and_rules(
+    tmp_path: Path, passages: list[Passage], reply_format: str
+) -> None:
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url="http://127.0.0.1:9/v1", llm_reply_format=reply_format)
+    )
     system, user = generator.build_messages(QUESTION, passages)
     assert system["role"] == "system" and user["role"] == "user"
-    assert REFUSAL in system["content"]
+    assert (REFUSAL in system["content"]) == (reply_format == "text")  # JSON: the code writes the refusal
+    assert ('"outcome"' in system["content"]) == (reply_format == "json")
     content = user["content"]
     for passage in passages:
         assert f"[{passage.number}] Title: Iran limits help to Assad | Outlet: TASS" in content
@@ -105,6 +136,18 @@ def test_messages_carry_numbered_passages_and_rules(tmp_path: Path, passages: li
     assert f"Published: 2024-12-06 | Source: {SEED}" in content
     assert "Dates: today, Friday = 6 December 2024" in content
     assert content.index("[1]") < content.index("[2]") < content.index("[3]") < content.index(QUESTION)
+
+
+def test_response_format_carries_the_schema_and_only_the_given_passage_numbers(
+    tmp_path: Path, passages: list[Passage]
+) -> None:
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url="http://127.0.0.1:9/v1"))
+    spec = generator.response_format(passages[:2])
+    assert spec["type"] == "json_schema" and spec["json_schema"]["strict"] is True
+    schema = spec["json_schema"]["schema"]
+    assert set(schema["required"]) >= {"outcome", "answer", "citations"}
+    assert schema["properties"]["citations"]["items"] == {"type": "integer", "enum": [1, 2]}
+    assert schema["properties"]["outcome"]["enum"] == ["answer", "refusal", "disagreement"]
 
 
 # --- real calls ---------------------------------------------------------------------------------------
@@ -132,7 +175,9 @@ def test_real_reply_markers_map_to_supporting_quotes(
     # A reply with real markers, including [7], which points at no passage.
     line = "ANSWER\nThe army left Hama on December 5 [1]. Iran warned Assad [2][7].\n"
     prompts = _echo_prompts(tmp_path, line)
-    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, prompts_dir=prompts))
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=prompts, llm_reply_format="text")
+    )
     answer = generator.answer(QUESTION, passages)
     assert answer.text.startswith("The army left Hama on December 5 [1]. Iran warned Assad [2]")
     assert "[7]" not in answer.text
@@ -149,7 +194,8 @@ def test_real_outcome_line_sets_the_kind_and_is_never_streamed(
 ) -> None:
     line = "DISAGREEMENT\nOne article says the army left Hama on December 5 [1], another that Iran warned Assad [2].\n"
     generator = OpenAIGenerator(
-        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line))
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line),
+                  llm_reply_format="text")
     )
     items = list(generator.stream(QUESTION, passages))
     final = items[-1]
@@ -171,7 +217,8 @@ def test_real_reply_without_outcome_line_falls_back_on_citations(
 ) -> None:
     # A model that ignores the format: the kind follows the citations, and the note says so.
     generator = OpenAIGenerator(
-        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line))
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line),
+                  llm_reply_format="text")
     )
     answer = generator.answer(QUESTION, passages)
     assert answer.text.startswith(line.strip())
@@ -183,7 +230,9 @@ def test_real_reply_without_outcome_line_falls_back_on_citations(
 def test_stream_yields_deltas_then_the_parsed_answer(
     llm_server: str, tmp_path: Path, passages: list[Passage]
 ) -> None:
-    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, llm_max_tokens=32))
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, llm_max_tokens=32, llm_reply_format="text")
+    )
     items = list(generator.stream(QUESTION, passages))
     deltas, final = items[:-1], items[-1]
     assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
@@ -192,6 +241,64 @@ def test_stream_yields_deltas_then_the_parsed_answer(
     assert final.text == parse_markers(reply, len(passages))[0] or final.kind == "refusal"
     assert final.citations == citations_for(final.text, passages)
     assert final.usage["completion_tokens"] > 0 and final.mode == "openai"
+
+
+@pytest.mark.llm
+def test_real_json_reply_fields_become_the_cited_answer(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    # Constrained decoding: the server holds the reply to the schema, the base model echoes the fields.
+    line = _json_line(quote=HAMA, citations=[1], answer="The army left Hama on December 5.", outcome="answer")
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line),
+                  llm_max_tokens=120)
+    )
+    items = list(generator.stream(QUESTION, passages))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.kind == "answer" and not final.notes
+    assert final.text == "The army left Hama on December 5 [1]."
+    assert [c.marker for c in final.citations] == [1] and final.citations[0].quote.startswith(HAMA)
+    assert items[:-1] == [final.text]  # JSON replies stream their text once, when it is parsed
+    _assert_citations_point_into_article(final, len(passages))
+
+
+@pytest.mark.llm
+def test_real_json_refusal_is_a_refusal(llm_server: str, tmp_path: Path, passages: list[Passage]) -> None:
+    line = _json_line(quote="", citations=[], answer="", outcome="refusal")
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url=llm_server, prompts_dir=_echo_prompts(tmp_path, line),
+                  llm_max_tokens=120)
+    )
+    answer = generator.answer(QUESTION, passages)
+    assert (answer.kind, answer.text, answer.citations, answer.notes) == ("refusal", REFUSAL, [], [])
+
+
+@pytest.mark.llm
+def test_real_json_reply_of_the_shipped_prompt_is_read(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    # Whatever the tiny model says, the server keeps it to the schema, so its fields are read.
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, llm_max_tokens=200))
+    answer = generator.answer(QUESTION, passages)
+    assert answer.kind in ("answer", "refusal", "disagreement")
+    assert not any("could not be read" in note for note in answer.notes), answer.notes
+    assert answer.usage["completion_tokens"] > 0
+    _assert_citations_point_into_article(answer, len(passages))
+
+
+@pytest.mark.llm
+def test_real_server_rejecting_the_schema_falls_back_to_the_outcome_line(
+    llm_server: str, tmp_path: Path, passages: list[Passage]
+) -> None:
+    line = "ANSWER\nThe army left Hama on December 5 [1].\n"
+    prompts = _echo_prompts(tmp_path, line)
+    (prompts / "answer_schema.json").write_text('{"type": "nonsense"}')  # llama.cpp answers 400
+    generator = OpenAIGenerator(_settings(tmp_path, openai_base_url=llm_server, prompts_dir=prompts))
+    for answer in (generator.answer(QUESTION, passages), list(generator.stream(QUESTION, passages))[-1]):
+        assert isinstance(answer, Answer)
+        assert answer.kind == "answer" and answer.text.startswith("The army left Hama on December 5 [1].")
+        assert "rejected the JSON reply schema (400" in answer.notes[0]
+        assert "RAG_LLM_REPLY_FORMAT=text" in answer.notes[0]
 
 
 @pytest.mark.llm
@@ -350,3 +457,70 @@ def test_outcome_filter_streams_everything_but_the_outcome_line(deltas: list[str
     hold = OutcomeFilter()
     shown = "".join(hold.feed(d) for d in deltas) + hold.flush()
     assert shown == read_outcome("".join(deltas)).body
+
+
+# --- JSON replies on scripted strings (pure logic, no server) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('{"quote": "q", "citations": [1], "answer": "On December 5.", "outcome": "answer"}',
+         JsonReply("answer", "On December 5.", [1], "q")),
+        ('```json\n{"outcome": "REFUSAL", "answer": "", "citations": []}\n```', JsonReply("refusal", "", [], "")),
+        ('Here: {"outcome": "disagreement", "citations": [1, "2", 2, true], "answer": "x"}',
+         JsonReply("disagreement", "x", [1, 2], "")),
+        ('{"quote": "The army left', JsonReply(None, "", [], "The army left")),  # cut off by max_tokens
+        ('{"quote": "", "citations": [1, 2', JsonReply(None, "", [1, 2], "")),
+        ('{"outcome": "maybe", "citations": 3}', JsonReply(None, "", [3], "")),
+        ("ANSWER\nOn December 5 [1].", None),
+        ("[1, 2]", None),
+    ],
+)
+def test_read_json_reply(reply: str, expected: JsonReply | None) -> None:
+    assert read_json_reply(reply) == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "text"),
+    [
+        (JsonReply("answer", "On December 5.", [1], ""), "On December 5 [1]."),
+        (JsonReply("answer", "December 5", [2, 1], ""), "December 5 [2][1]"),
+        (JsonReply("answer", "On December 5 [1].", [1], ""), "On December 5 [1]."),  # no double marker
+        (JsonReply("answer", "On December 5 [7].", [1, 9], ""), "On December 5 [1]."),  # [7], [9]: no passage
+        (JsonReply("answer", "", [1], "The army left on December 5."), "The army left on December 5 [1]."),
+        (JsonReply("disagreement", "20 dead [1], 35 dead [2].", [1, 2], ""), "20 dead [1], 35 dead [2]."),
+        (JsonReply("refusal", "", [], ""), ""),
+    ],
+)
+def test_json_answer_text_places_the_cited_numbers(reply: JsonReply, text: str) -> None:
+    assert json_answer_text(reply, 3) == text
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "grounded"),
+    [
+        ("December 5 [1].", QUESTION, True),
+        ("On the fifth of December, outside the city [1].", QUESTION, True),  # half of what it adds is there
+        ("three directions [1]", "From how many directions was Hama attacked?", True),  # "three" = 3
+        ("40 different directions [1]", "From how many directions was Hama attacked?", False),  # every number
+        ("Post-series depression [1]", "What is post-series depression?", False),  # the question, echoed
+        ("Hama [1]", "Did the army leave Hama or Aleppo?", True),  # only the question's words: in the passage
+        ("Homs [1]", "Did the army leave Homs or Latakia?", False),  # ... not in the passage
+        ("The Muslim Brotherhood [1]", "Who backed the uprising?", False),
+    ],
+)
+def test_answer_grounded_needs_what_the_answer_adds_in_its_passages(
+    passages: list[Passage], answer: str, question: str, grounded: bool
+) -> None:
+    assert answer_grounded(answer, question, passages[:1]) is grounded
+
+
+def test_cite_quote_moves_the_citation_to_the_passage_holding_the_quote(passages: list[Passage]) -> None:
+    reply = JsonReply("answer", "December 5", [2], HAMA)
+    fixed, note = cite_quote(reply, passages)
+    assert fixed.citations == [1] and "[2]" in note and "[1]" in note
+    assert cite_quote(JsonReply("answer", "December 5", [1], HAMA), passages) == (
+        JsonReply("answer", "December 5", [1], HAMA), "")
+    unknown = JsonReply("answer", "x", [2], "A sentence found in none of the passages at all.")
+    assert cite_quote(unknown, passages) == (unknown, "")

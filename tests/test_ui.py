@@ -271,9 +271,10 @@ def test_api_llm_error_is_a_plain_message_and_the_app_keeps_working(client: Clie
 
 @pytest.mark.llm
 def test_chat_streams_llm_tokens_into_the_bubble(ui_app: UiApp, llm_server: str) -> None:
-    # Same index as the served app, but an Assistant whose LLM is the llama.cpp server.
+    # Same index as the served app, but an Assistant whose LLM is the llama.cpp server. Prose replies
+    # stream token by token; JSON replies (the default) show their text once parsed (tests/test_llm.py).
     assistant = Assistant(ui_app.settings.with_(openai_base_url=llm_server, llm="openai", llm_max_tokens=48,
-                                                llm_timeout=LLM_TIMEOUT_S))
+                                                llm_timeout=LLM_TIMEOUT_S, llm_reply_format="text"))
     blocks = ui_app.module.build_app(assistant)
     respond = next(f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == "respond")
 

@@ -9,10 +9,23 @@ line, ``ANSWER``, ``REFUSAL`` or ``DISAGREEMENT``, and `read_outcome` turns that
 the wording of the reply is never matched. A model that ignores the format falls back on structure: a
 reply citing a passage is an answer, one citing none is a refusal (an uncited claim cannot be checked),
 and the fallback is noted in `Answer.notes`. The outcome line is never streamed to the user.
+
+Structured replies (``Settings.llm_reply_format="json"``, the default): the request carries
+``response_format`` with the JSON schema of prompts/answer_schema.json, so a server that supports it
+(OpenAI, llama.cpp, vLLM, Ollama) constrains decoding to that shape and the outcome, the answer, the cited
+passage numbers and the supporting quote are fields the model cannot skip. `read_json_reply` reads them
+(leniently: code fences, a reply cut off by max_tokens), `json_answer_text` writes the answer with its
+``[n]`` markers, and the citations are checked against the passages exactly as for prose. Two checks
+use the typed fields (Settings.llm_cite_quote, llm_check_answer): when the cited passages do not state
+the answer, a quote found in one other passage moves the citation there; and an answer whose own words
+(beyond the question's) are not in its cited passages is read as a refusal, with a note. The text is
+streamed once the JSON is complete. A server that rejects ``response_format`` (HTTP 400/422) gets the
+outcome-line prompt instead, once per question, and `Answer.notes` says so.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -25,8 +38,11 @@ import openai
 from rag.answer.citations import REFUSAL, citations_for, parse_markers
 from rag.errors import RagError
 from rag.models import Answer, AnswerKind, Citation, Passage
-from rag.prompts import render_prompt
+from rag.prompts import load_schema, render_prompt
 from rag.settings import Settings
+from rag.text.markers import strip_markers
+from rag.text.numbers import NUMBER_WORDS
+from rag.text.tokens import content_words, stem
 
 OPENAI_URL = "https://api.openai.com/v1"
 # llama.cpp and Ollama accept any key; the client insists on one.
@@ -46,6 +62,9 @@ _OUTCOME_LINE = re.compile(
 )
 # Enough buffered reply to know whether it opened with an outcome word: the longest, its dressing, a colon.
 _OUTCOME_WAIT_CHARS = 24
+# A JSON reply cut off by max_tokens is closed with the first of these that parses.
+_JSON_CLOSERS = ("", "}", '"}', "]}", '"]}', '""}', ': ""}', "0]}")
+_TRAILING_PUNCT = re.compile(r"[\s.!?;:,]*$")
 
 
 class Generator(Protocol):
@@ -71,18 +90,34 @@ class OpenAIGenerator:
         self.settings = settings
         self.client = client or make_client(settings)
 
-    def build_messages(self, question: str, passages: Sequence[Passage]) -> list[Message]:
-        """The exact chat messages sent for `question` (system rules, then numbered passages)."""
+    def build_messages(
+        self, question: str, passages: Sequence[Passage], reply_format: str | None = None
+    ) -> list[Message]:
+        """The exact chat messages sent for `question` (system rules, then numbered passages).
+
+        `reply_format` ("json" or "text", default Settings.llm_reply_format) picks the prompt pair:
+        prompts/answer_json_system.txt + answer_json_user.txt, or answer_system.txt + answer_user.txt.
+        """
         prompts_dir = self.settings.prompts_dir
-        system = render_prompt(prompts_dir, "answer_system", refusal=REFUSAL)
+        prefix = "answer_json" if (reply_format or self.settings.llm_reply_format) == "json" else "answer"
+        system = render_prompt(prompts_dir, f"{prefix}_system", refusal=REFUSAL)
         user = render_prompt(
             prompts_dir,
-            "answer_user",
+            f"{prefix}_user",
             passages=format_passages(passages, prompts_dir),
             question=question,
             refusal=REFUSAL,
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def response_format(self, passages: Sequence[Passage]) -> dict[str, Any]:
+        """The ``response_format`` of a JSON request: prompts/answer_schema.json, its ``citations`` items
+        limited to the numbers of `passages` (the model cannot cite a passage it was not given)."""
+        schema = load_schema(self.settings.prompts_dir, "answer_schema")
+        citations = schema.get("properties", {}).get("citations")
+        if isinstance(citations, dict) and isinstance(citations.get("items"), dict):
+            citations["items"] = {"type": "integer", "enum": [p.number for p in passages]}
+        return {"type": "json_schema", "json_schema": {"name": "cited_answer", "schema": schema, "strict": True}}
 
     def select(self, passages: Sequence[Passage]) -> list[Passage]:
         """The passages the model sees, numbered in the order it reads them (Settings.llm_passages, _order).
@@ -96,36 +131,111 @@ class OpenAIGenerator:
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Ask the model once and parse its reply into a cited `Answer`."""
-        passages = self.select(passages)
-        messages = self.build_messages(question, passages)
-        started = time.perf_counter()
-        text, usage = complete(self.client, self.settings, messages)
-        return self._finish(question, passages, messages, text, usage, time.perf_counter() - started)
+        final: Answer | None = None
+        for item in self._generate(question, passages, stream=False):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Yield the reply's text deltas as the server sends them, then the parsed `Answer`.
 
-        Deltas are raw model text (markers not yet checked) without the outcome line; show the final
-        Answer's text once it comes.
+        Prose replies: deltas are raw model text (markers not yet checked) without the outcome line.
+        JSON replies: the answer text is yielded once, when the JSON is complete and parsed. Either way,
+        show the final Answer's text once it comes.
         """
+        yield from self._generate(question, passages, stream=True)
+
+    def _generate(self, question: str, passages: list[Passage], *, stream: bool) -> Iterator[str | Answer]:
         passages = self.select(passages)
-        messages = self.build_messages(question, passages)
         started = time.perf_counter()
-        parts: list[str] = []
-        usage: dict[str, int] = {}
-        hold = OutcomeFilter()
-        for item in stream_complete(self.client, self.settings, messages):
-            if isinstance(item, str):
-                parts.append(item)
-                shown = hold.feed(item)
-                if shown:
-                    yield shown
+        notes: list[str] = []
+        if self.settings.llm_reply_format == "json":
+            messages = self.build_messages(question, passages, "json")
+            try:
+                reply, usage = complete(
+                    self.client, self.settings, messages, response_format=self.response_format(passages)
+                )
+            except FormatRejected as exc:
+                notes.append(f"{exc} Answered with the outcome-line prompt instead (RAG_LLM_REPLY_FORMAT=text).")
             else:
-                usage = item
-        rest = hold.flush()
-        if rest:
-            yield rest
-        yield self._finish(question, passages, messages, "".join(parts), usage, time.perf_counter() - started)
+                answer = self._finish_json(question, passages, messages, reply, usage, started)
+                if stream and answer.text:
+                    yield answer.text
+                yield answer
+                return
+        messages = self.build_messages(question, passages, "text")
+        if not stream:
+            reply, usage = complete(self.client, self.settings, messages)
+        else:
+            parts: list[str] = []
+            usage = {}
+            hold = OutcomeFilter()
+            for item in stream_complete(self.client, self.settings, messages):
+                if isinstance(item, str):
+                    parts.append(item)
+                    shown = hold.feed(item)
+                    if shown:
+                        yield shown
+                else:
+                    usage = item
+            rest = hold.flush()
+            if rest:
+                yield rest
+            reply = "".join(parts)
+        answer = self._finish(question, passages, messages, reply, usage, time.perf_counter() - started)
+        answer.notes[:0] = notes
+        yield answer
+
+    def _finish_json(
+        self,
+        question: str,
+        passages: list[Passage],
+        messages: list[Message],
+        reply: str,
+        usage: dict[str, int],
+        started: float,
+    ) -> Answer:
+        parsed = read_json_reply(reply)
+        if parsed is None:
+            # Unreadable JSON is read as prose: an outcome line or citations may still be there.
+            answer = self._finish(question, passages, messages, reply, usage, time.perf_counter() - started)
+            answer.notes.insert(0, "The LLM's JSON reply could not be read; read as plain text.")
+            return answer
+        pre: list[str] = []
+        cited = [p for p in passages if p.number in parsed.citations]
+        if self.settings.llm_cite_quote and not answer_grounded(parsed.answer, question, cited):
+            parsed, moved = cite_quote(parsed, passages)
+            if moved:
+                pre.append(moved)
+        text = json_answer_text(parsed, len(passages))
+        citations = citations_for(text, passages)
+        # A refusal's fields are empty by design: that is not an "empty answer".
+        kind, notes = decide_kind(parsed.kind, text or (REFUSAL if parsed.kind == "refusal" else ""), citations)
+        notes[:0] = pre
+        if self.settings.llm_check_answer and kind != "refusal" and citations:
+            cited = [p for p in passages if p.number in {c.marker for c in citations}]
+            if not answer_grounded(text, question, cited):
+                kind = "refusal"
+                notes.append(f"The LLM answered {strip_markers(text)!r}, which its cited passages do not "
+                             "state; read as a refusal.")
+        if parsed.kind is None:
+            notes = [n.replace("wrote no outcome line (ANSWER, REFUSAL or DISAGREEMENT)",
+                               "gave no valid outcome field") for n in notes]
+        if kind == "refusal":
+            text, citations = REFUSAL, []
+        return Answer(
+            question=question,
+            text=text,
+            kind=kind,
+            citations=citations,
+            mode="openai",
+            passages=list(passages),
+            notes=notes,
+            timings={"generate": time.perf_counter() - started},
+            usage=usage or count_usage(messages, reply),
+        )
 
     def _finish(
         self,
@@ -151,6 +261,129 @@ class OpenAIGenerator:
             timings={"generate": elapsed},
             usage=usage or count_usage(messages, reply),
         )
+
+
+class FormatRejected(RagError):
+    """The server refused the request's ``response_format`` (it cannot constrain replies to a schema)."""
+
+
+@dataclass(frozen=True)
+class JsonReply:
+    """The typed fields of a structured reply (prompts/answer_schema.json); missing ones are empty."""
+
+    kind: AnswerKind | None  # None: no outcome field, or not one of the three
+    answer: str
+    citations: list[int]
+    quote: str
+
+
+def read_json_reply(reply: str) -> JsonReply | None:
+    """The fields of a JSON reply, or None when it holds no JSON object.
+
+    Lenient about what servers and models do around the object: a markdown code fence, text before it,
+    and a reply cut off by max_tokens (closed with the shortest suffix that parses).
+    """
+    start = reply.find("{")
+    if start < 0:
+        return None
+    body = reply[start:].strip().removesuffix("```").strip()
+    data: Any = None
+    for closer in _JSON_CLOSERS:
+        try:
+            data, _ = json.JSONDecoder().raw_decode(body + closer)
+            break
+        except json.JSONDecodeError:
+            continue
+    if not isinstance(data, dict):
+        return None
+    outcome = str(data.get("outcome") or "").strip().upper()
+    raw = data.get("citations")
+    raw = raw if isinstance(raw, list) else [raw]
+    numbers: list[int] = []
+    for item in raw:
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int | float | str) and str(item).strip().strip("[]").isdigit():
+            n = int(str(item).strip().strip("[]"))
+            if n not in numbers:
+                numbers.append(n)
+    return JsonReply(
+        kind=_OUTCOMES.get(outcome),
+        answer=str(data.get("answer") or "").strip(),
+        citations=numbers,
+        quote=str(data.get("quote") or "").strip(),
+    )
+
+
+def _terms(text: str) -> set[str]:
+    """Stemmed content words of `text`, number words as digits ("five" -> "5", "1,200" -> "1200")."""
+    out = set()
+    for word in content_words(text):
+        word = word.replace(",", "")
+        out.add(str(NUMBER_WORDS[word]) if word in NUMBER_WORDS else stem(word))
+    return out
+
+
+def _evidence(passage: Passage) -> str:
+    """What the model read of a passage: its text, published date and resolved dates."""
+    meta = passage.meta
+    return " ".join([passage.text, str(meta.get("published") or ""), str(meta.get("dates") or "")])
+
+
+def answer_grounded(answer: str, question: str, passages: Sequence[Passage]) -> bool:
+    """Does the answer state something its cited `passages` state?
+
+    Its words beyond the question's are what it adds: every number among them and at least half of them
+    must be in the passages. An answer made only of the question's words ("Al-Hilal" to "did Al-Ittihad or
+    Al-Hilal win?") must be in the passages as a whole. Words, not meaning: a wrong figure that the
+    passages hold still passes.
+    """
+    terms = _terms(strip_markers(answer))
+    pool = set().union(*(_terms(_evidence(p)) for p in passages)) if passages else set()
+    new = terms - _terms(question)
+    if new:
+        numbers = {t for t in new if t.isdigit()}
+        return numbers <= pool and 2 * len(new & pool) >= len(new)
+    return bool(terms) and terms <= pool
+
+
+def cite_quote(reply: JsonReply, passages: Sequence[Passage]) -> tuple[JsonReply, str]:
+    """The reply citing the passage its quote comes from, when none of its cited passages holds the quote
+    (most of its words) and exactly one other passage does; and a note saying so (else "").
+
+    The generator asks only when the cited passages do not state the answer: a citation that supports
+    the answer stays, wherever the quote came from."""
+    quote = _terms(reply.quote)
+    if len(quote) < 3:
+        return reply, ""
+
+    def holds(passage: Passage) -> bool:
+        return len(quote & _terms(passage.text)) >= 0.8 * len(quote)
+
+    by_number = {p.number: p for p in passages}
+    if any(holds(by_number[n]) for n in reply.citations if n in by_number):
+        return reply, ""
+    holders = [p.number for p in passages if holds(p)]
+    if len(holders) != 1:
+        return reply, ""
+    was = ", ".join(f"[{n}]" for n in reply.citations) or "no passage"
+    fixed = JsonReply(reply.kind, reply.answer, holders, reply.quote)
+    return fixed, f"The LLM cited {was} for a quote from passage [{holders[0]}]; cited [{holders[0]}] instead."
+
+
+def json_answer_text(reply: JsonReply, n_passages: int) -> str:
+    """The answer as cited text: the answer field (else the quote), with its valid cited passage numbers
+    as markers before the closing punctuation ("December 5 [1]."). Markers the model wrote inside the
+    field are kept when valid, so a disagreement can cite each side where it states it."""
+    text = reply.answer or reply.quote
+    text, written = parse_markers(text, n_passages)
+    missing = [n for n in reply.citations if 1 <= n <= n_passages and n not in written]
+    if not text or not missing:
+        return text
+    end = _TRAILING_PUNCT.search(text)
+    cut = end.start() if end else len(text)
+    punct = text[cut:].strip()
+    return text[:cut] + " " + "".join(f"[{n}]" for n in missing) + punct
 
 
 @dataclass(frozen=True)
@@ -246,16 +479,33 @@ def format_passages(passages: Sequence[Passage], prompts_dir: Path) -> str:
 
 
 def complete(
-    client: openai.OpenAI, settings: Settings, messages: list[Message], max_tokens: int | None = None
+    client: openai.OpenAI,
+    settings: Settings,
+    messages: list[Message],
+    max_tokens: int | None = None,
+    response_format: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, int]]:
-    """One non-streaming chat completion: the reply text and the server's token usage (may be empty)."""
+    """One non-streaming chat completion: the reply text and the server's token usage (may be empty).
+
+    With `response_format`, a 400/422 from the server raises `FormatRejected` (the caller may retry
+    without it); every other error is an `api_error`.
+    """
+    extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
     try:
         response = client.chat.completions.create(
             model=settings.openai_model,
             messages=messages,  # type: ignore[arg-type]
             max_tokens=max_tokens or settings.llm_max_tokens,
             temperature=settings.temperature,
+            **extra,
         )
+    except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+        if response_format:
+            url = settings.openai_base_url or OPENAI_URL
+            raise FormatRejected(
+                f"The LLM server at {url} rejected the JSON reply schema ({exc.status_code}: {_short(exc.message)})."
+            ) from exc
+        raise api_error(exc, settings) from exc
     except openai.APIError as exc:
         raise api_error(exc, settings) from exc
     text = (response.choices[0].message.content or "") if response.choices else ""
