@@ -225,17 +225,8 @@ class OpenAIGenerator:
                                "gave no valid outcome field") for n in notes]
         if kind == "refusal":
             text, citations = REFUSAL, []
-        return Answer(
-            question=question,
-            text=text,
-            kind=kind,
-            citations=citations,
-            mode="openai",
-            passages=list(passages),
-            notes=notes,
-            timings={"generate": time.perf_counter() - started},
-            usage=usage or count_usage(messages, reply),
-        )
+        return _answer(question, text, kind, citations, passages, notes, time.perf_counter() - started,
+                       usage or count_usage(messages, reply))
 
     def _finish(
         self,
@@ -250,17 +241,15 @@ class OpenAIGenerator:
         text, _ = parse_markers(outcome.body, len(passages))
         citations = citations_for(text, passages)
         kind, notes = decide_kind(outcome.kind, text, citations)
-        return Answer(
-            question=question,
-            text=text or (REFUSAL if kind == "refusal" else ""),
-            kind=kind,
-            citations=citations,
-            mode="openai",
-            passages=list(passages),
-            notes=notes,
-            timings={"generate": elapsed},
-            usage=usage or count_usage(messages, reply),
-        )
+        return _answer(question, text or (REFUSAL if kind == "refusal" else ""), kind, citations, passages, notes,
+                       elapsed, usage or count_usage(messages, reply))
+
+
+def _answer(question: str, text: str, kind: AnswerKind, citations: list[Citation], passages: Sequence[Passage],
+            notes: list[str], elapsed: float, usage: dict[str, int]) -> Answer:
+    """The `Answer` of an LLM reply, prose or JSON alike."""
+    return Answer(question=question, text=text, kind=kind, citations=citations, mode="openai",
+                  passages=list(passages), notes=notes, timings={"generate": elapsed}, usage=usage)
 
 
 class FormatRejected(RagError):
