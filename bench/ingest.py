@@ -85,7 +85,9 @@ def embedded_texts(assistant: Assistant) -> list[str]:
     """The texts the pipeline gave the model for every stored chunk, in article order."""
     from llama_index.core.schema import MetadataMode
 
-    return [n.get_content(metadata_mode=MetadataMode.EMBED) for n in assistant.store.all_nodes()]
+    from rag.ingest.split import to_text_node
+
+    return [to_text_node(n).get_content(metadata_mode=MetadataMode.EMBED) for n in assistant.store.all_nodes()]
 
 
 def timed_ingest(assistant: Assistant, folder: Path) -> tuple[float, IngestReport]:

@@ -365,7 +365,7 @@ def run(data: Path, ours_index: Path, plain_dir: Path, sample: int, out: Path) -
 
     from rag.assistant import Assistant
     from rag.eval.gold import load_gold
-    from rag.ingest.embed import MiniLMEmbedding
+    from rag.ingest.llama_embedding import MiniLMEmbedding
     from rag.settings import Settings
 
     gold = load_gold(data / "gold.jsonl")
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = export(args.repo, args.out)
         print(json.dumps(summary, indent=2))
     elif args.command == "plain-index":
-        from rag.ingest.embed import MiniLMEmbedding
+        from rag.ingest.llama_embedding import MiniLMEmbedding
 
         built = plain_index(args.data / "articles", args.plain_index, MiniLMEmbedding(embed_batch_size=32))
         print(f"{built.chunks} chunks, " + (f"built in {built.build_s:.0f} s" if built.build_s else "cached"))

@@ -45,7 +45,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from rag.assistant import Assistant
 from rag.eval.gold import GoldItem, load_gold
 from rag.eval.metrics import answer_recall_at_k, doc_hit_at_k, percentile, reciprocal_rank
-from rag.ingest.embed import MiniLMEmbedding
+from rag.ingest.llama_embedding import MiniLMEmbedding
 from rag.ingest.load import load_path
 from rag.settings import PROJECT_ROOT, Settings
 

@@ -9,11 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-
 from rag.answer.extractive import ExtractiveGenerator
 from rag.errors import RagError
-from rag.ingest.embed import embedder_name, make_embedder
+from rag.ingest.embed import Embedder, embedder_name, make_embedder
 from rag.ingest.store import Store, open_store
 from rag.models import Answer, Passage
 from rag.retrieve.hybrid import HybridRetriever
@@ -74,7 +72,7 @@ class Assistant:
         self._has_articles = False  # set once the index was seen non-empty, to skip asking again
 
     @_Once
-    def embedder(self) -> BaseEmbedding:
+    def embedder(self) -> Embedder:
         """The embedding model (shared by indexing, retrieval and the extractive answerer)."""
         return make_embedder(self.settings)
 
@@ -137,7 +135,7 @@ class Assistant:
         """The top-k passages for a question asked on `as_of` (default today), numbered from 1: nothing
         published after that day, and passages from the period its words name ("this week") first."""
         results = self.retriever.search(question, k or self.settings.top_k, timeframe(question, as_of))
-        return [Passage(node=r.node, score=float(r.score or 0.0), number=i)  # type: ignore[arg-type]
+        return [Passage(node=r.node, score=float(r.score or 0.0), number=i)
                 for i, r in enumerate(results, start=1)]
 
     def ask(self, question: str, history: History | None = None, *, k: int | None = None,

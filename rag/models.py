@@ -1,13 +1,18 @@
-"""The data that flows between the stages: Article -> (TextNode chunks) -> Passage -> Answer."""
+"""The data that flows between the stages: Article -> Chunk -> Passage -> Answer.
+
+Ingest splits articles into llama-index `TextNode`s; what is served back from the index is a `Chunk`, a
+plain dataclass with the same attribute names (`node_id`, `text`, `metadata`, `start_char_idx`,
+`get_content()`). Importing llama-index costs about 1.5 s of every process start, which is half of a cold
+`rag ask`, so the serving path (catalogue, retriever, answerers) never imports it;
+`rag.ingest.split.to_text_node` turns a chunk back into a TextNode for code that wants llama-index's type.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from llama_index.core.schema import TextNode
+from typing import Any, Literal
 
 
 def day_number(day: date | None) -> int:
@@ -44,10 +49,34 @@ class Article:
 
 
 @dataclass
+class Chunk:
+    """One stored chunk as the catalogue serves it: its text, the span it covers in the cleaned article,
+    and the article's metadata (plus ``chunk``, ``source_key``, and ``dates``/``also_published`` if any)."""
+
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    node_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    start_char_idx: int | None = None
+    end_char_idx: int | None = None
+
+    def get_content(self) -> str:
+        """The chunk text (the name llama-index's nodes use, so either kind reads the same)."""
+        return self.text
+
+
+@dataclass
+class ScoredChunk:
+    """A chunk with the score a retrieval step gave it (llama-index's NodeWithScore, without llama-index)."""
+
+    node: Chunk
+    score: float = 0.0
+
+
+@dataclass
 class Passage:
     """A retrieved chunk, numbered [number] for the generator."""
 
-    node: TextNode
+    node: Chunk
     score: float
     number: int  # 1-based marker the generator cites
 

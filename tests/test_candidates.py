@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from llama_index.core.schema import TextNode
-
 from rag.answer.candidates import name_candidates, rescore, weigh
-from rag.models import Passage
+from rag.models import Chunk, Passage
 from rag.retrieve.rerank import Candidate, answer_type, question_kind
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
@@ -15,7 +13,7 @@ CONFIG = AnswerConfig(redundancy_temperature=0.1)
 
 
 def _sentence(text: str, doc: str, score: float) -> Candidate:
-    passage = Passage(node=TextNode(text=text, metadata={"doc_id": doc}), score=1.0, number=1)
+    passage = Passage(node=Chunk(text=text, metadata={"doc_id": doc}), score=1.0, number=1)
     return Candidate(passage, 0, len(text), score, 0.5, 0.5)
 
 

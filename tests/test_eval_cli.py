@@ -45,8 +45,8 @@ def test_retrieval_metrics_agree_with_llama_index_retriever_evaluator(assistant:
     chunks_of: dict[str, list[str]] = defaultdict(list)  # doc stem -> node ids of all its chunks
     for node in assistant.store.all_nodes():
         chunks_of[doc_stem(str(node.metadata["doc_id"]))].append(node.node_id)
-    retriever = assistant.retriever
-    retriever.top_k = k  # what `retrieve()` (the path RetrieverEvaluator takes) returns
+    assistant.retriever.top_k = k  # what `retrieve()` (the path RetrieverEvaluator takes) returns
+    retriever = assistant.retriever.as_llama_retriever()
     evaluator = RetrieverEvaluator.from_metric_names(["hit_rate", "mrr"], retriever=retriever)
 
     ours: dict[str, list[float]] = {"hit_rate": [], "mrr": []}

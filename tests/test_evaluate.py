@@ -12,7 +12,6 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from llama_index.core.schema import TextNode
 
 from rag.errors import RagError
 from rag.eval.citation_metrics import check_citations, citation_precision, citation_recall, cited_sentences
@@ -37,7 +36,7 @@ from rag.eval.metrics import (
     summarize,
     token_f1,
 )
-from rag.models import Answer, Citation, Passage
+from rag.models import Answer, Chunk, Citation, Passage
 from rag.text.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,7 +297,7 @@ def test_score_question_refusal_leaves_citation_metrics_out():
 
 
 def test_result_from_answer_with_real_model_objects():
-    node = TextNode(
+    node = Chunk(
         text=EV_000, metadata={"doc_id": f"{D0}.txt", "title": "Iran warns", "published": "2024-12-06"}
     )
     passage = Passage(node=node, score=0.9, number=1)

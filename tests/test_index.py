@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.assistant import Assistant
 from rag.errors import RagError
-from rag.ingest.embed import MiniLMEmbedding, embedder_name
+from rag.ingest.embed import MiniLMEncoder, embedder_name
 from rag.ingest.pipeline import ingest_path
 from rag.ingest.store import Store, open_store
 from rag.settings import Settings
@@ -18,7 +19,7 @@ from rag.settings import Settings
 SEEDS = Path(__file__).parent.parent / "seeds"
 
 
-class CountingMiniLM(MiniLMEmbedding):
+class CountingMiniLM(MiniLMEncoder):
     """The real embedder, counting how many texts it was asked to embed."""
 
     calls: int = 0
@@ -116,7 +117,7 @@ def test_bad_files_are_skipped_and_named(tmp_path: Path, corpus: Path) -> None:
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 8)
     settings = Settings(data_dir=tmp_path / "data")
     store = open_store(settings, embedder_name(settings))
-    report = ingest_path(corpus, store, MiniLMEmbedding(), settings, progress=False)
+    report = ingest_path(corpus, store, MiniLMEncoder(), settings, progress=False)
     skipped = {name for name, _ in report.skipped}
     assert {"empty.txt", "binary.txt"} <= skipped
     assert len(report.added) == 5
@@ -128,7 +129,7 @@ def test_folder_without_articles_says_so(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     store = open_store(settings, embedder_name(settings))
     with pytest.raises(RagError, match="No articles found"):
-        ingest_path(tmp_path / "notes", store, MiniLMEmbedding(), settings, progress=False)
+        ingest_path(tmp_path / "notes", store, MiniLMEncoder(), settings, progress=False)
 
 
 def test_embedding_model_mismatch_asks_for_rebuild(tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_embedding_model_mismatch_asks_for_rebuild(tmp_path: Path) -> None:
 
 def test_changing_the_chunk_size_resplits(tmp_path: Path, corpus: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", chunk_size=128)
-    embedder = MiniLMEmbedding()
+    embedder = MiniLMEncoder()
     store = open_store(settings, embedder_name(settings))
     ingest_path(corpus, store, embedder, settings, progress=False)
     before = store.count()
@@ -206,3 +207,31 @@ def test_chunk_whose_sentences_are_all_truncated(tmp_path: Path) -> None:
     assert assistant.store.sentence_vectors(ids) == {i: {} for i in ids}
     answer = assistant.ask("How much does the budget cost?")
     assert answer.kind == "answer" and "4 million dollars" in answer.text  # read in context, as at ingest
+
+
+def test_serving_does_not_import_llama_index_and_adapters_do(tmp_path: Path, corpus: Path) -> None:
+    # A fresh interpreter: asking over an existing index must not pay llama-index's import (~1.5 s).
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    assistant = Assistant(Settings(data_dir=data, seeds_dir=tmp_path / "none", llm="extractive"))
+    assistant.ingest(corpus)
+    probe = ("import sys; from rag import Assistant, Settings; from pathlib import Path; "
+             f"a = Assistant(Settings(data_dir=Path({str(data)!r}), seeds_dir=Path('none'), llm='extractive')); "
+             "ans = a.ask('When did the army leave Hama?'); "
+             "print(ans.kind, sorted({m.split('.')[0] for m in sys.modules if m.startswith('llama_index')}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "answer" and out.strip().endswith("[]"), out
+
+    # llama-index code still gets its own types: TextNodes from the retriever, vectors from the embedding
+    from llama_index.core.schema import TextNode
+
+    from rag.ingest.llama_embedding import MiniLMEmbedding
+
+    hits = assistant.retriever.as_llama_retriever().retrieve("When did the army leave Hama?")
+    assert hits and all(isinstance(h.node, TextNode) for h in hits)
+    assert [h.node.get_content() for h in hits] == [
+        r.node.text for r in assistant.retriever.search("When did the army leave Hama?", assistant.settings.top_k)]
+    vec = MiniLMEmbedding(encoder=assistant.embedder).get_query_embedding("Hama")
+    assert np.allclose(vec, assistant.embedder.get_query_embedding("Hama"))

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from llama_index.core.schema import TextNode
 from llm_server import LLM_TIMEOUT_S
 
 from rag.answer.citations import REFUSAL, best_quote, citations_for, parse_markers
@@ -30,7 +29,7 @@ from rag.answer.llm import (
     read_outcome,
 )
 from rag.errors import RagError
-from rag.models import Answer, Passage
+from rag.models import Answer, Chunk, Passage
 from rag.settings import PROJECT_ROOT, Settings
 
 SEED = "000_0acf8dbdca9c3ed5.txt"
@@ -52,7 +51,7 @@ def _passage(number: int, first: str, last: str, **extra: str) -> Passage:
         "published": "2024-12-06",
         **extra,
     }
-    node = TextNode(text=ARTICLE[start:end], metadata=meta, start_char_idx=start, end_char_idx=end)
+    node = Chunk(text=ARTICLE[start:end], metadata=meta, start_char_idx=start, end_char_idx=end)
     return Passage(node=node, score=1.0 / number, number=number)
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from llama_index.core.schema import TextNode
-
 from rag.answer.extractive import ExtractiveGenerator
-from rag.models import Passage
+from rag.models import Chunk, Passage
 from rag.retrieve.rerank import Candidate
 from rag.settings import AnswerConfig
 
@@ -20,7 +18,7 @@ class _Scorer:
 
 def _sentence(text: str, published: str | None, score: float) -> Candidate:
     meta = {"doc_id": text[:8]} | ({"published": published} if published else {})
-    passage = Passage(node=TextNode(text=text, metadata=meta), score=1.0, number=1)
+    passage = Passage(node=Chunk(text=text, metadata=meta), score=1.0, number=1)
     return Candidate(passage, 0, len(text), score, 0.5, 0.5)
 
 

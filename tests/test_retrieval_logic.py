@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from llama_index.core.schema import NodeWithScore, TextNode
 
 from rag.answer.conflict import event_words
 from rag.answer.decompose import sub_questions
@@ -15,6 +14,7 @@ from rag.errors import RagError
 from rag.ingest.catalog import ArticleRecord, Catalog, ChunkRecord
 from rag.ingest.load import load_path
 from rag.ingest.pipeline import chunk_id
+from rag.models import Chunk, ScoredChunk
 from rag.retrieve import lexical
 from rag.retrieve.hybrid import cap_per_doc, rrf
 from rag.retrieve.rerank import PATTERNS, question_kind
@@ -36,8 +36,8 @@ def test_rrf_sums_weighted_reciprocal_ranks() -> None:
     assert max(fused, key=fused.__getitem__) == "b"
 
 
-def _node(doc: str, i: int) -> NodeWithScore:
-    return NodeWithScore(node=TextNode(id_=f"{doc}:{i}", text=f"{doc} {i}", metadata={"doc_id": doc}), score=1.0)
+def _node(doc: str, i: int) -> ScoredChunk:
+    return ScoredChunk(node=Chunk(node_id=f"{doc}:{i}", text=f"{doc} {i}", metadata={"doc_id": doc}), score=1.0)
 
 
 def test_cap_per_doc_keeps_room_for_other_articles_and_tops_up() -> None:

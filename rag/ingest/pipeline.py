@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
 from rag.errors import RagError
 from rag.ingest.catalog import ArticleRecord, ChunkRecord, article_key
-from rag.ingest.embed import MiniLMEmbedding
+from rag.ingest.embed import Embedder, MiniLMEncoder
 from rag.ingest.load import load_path
 from rag.ingest.split import min_chunks, split_article
 from rag.ingest.store import SentenceVectors, Store
@@ -56,7 +55,7 @@ class IngestReport:
                 f"{self.chunks_embedded} chunks embedded; {self.entries} entries in the folder")
 
 
-def ingest_path(path: Path, store: Store, embedder: BaseEmbedding, settings: Settings, *,
+def ingest_path(path: Path, store: Store, embedder: Embedder, settings: Settings, *,
                 progress: bool = True, prune: bool = True) -> IngestReport:
     """Bring the index in step with the articles at `path` (a folder or one file).
 
@@ -120,7 +119,7 @@ def _split(article: Article, settings: Settings) -> list[TextNode]:
     return nodes
 
 
-def _write_articles(todo: list[tuple[Article, bool]], origin: str, store: Store, embedder: BaseEmbedding,
+def _write_articles(todo: list[tuple[Article, bool]], origin: str, store: Store, embedder: Embedder,
                     settings: Settings, report: IngestReport, progress: bool) -> None:
     """Split, embed and record articles, a batch of chunks at a time, each article in its own transaction.
 
@@ -153,7 +152,7 @@ def _write_articles(todo: list[tuple[Article, bool]], origin: str, store: Store,
 EMBED_BATCHES_PER_WRITE = 8
 
 
-def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: Store, embedder: BaseEmbedding,
+def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: Store, embedder: Embedder,
            settings: Settings, report: IngestReport, groups: StoryGroups, bar: tqdm) -> None:
     """Embed the new chunk texts of the pending articles, then record each article."""
     if not pending:
@@ -163,10 +162,10 @@ def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: St
         for node in nodes:  # dates were resolved in _split
             content = node.get_content()
             texts.setdefault(chunk_id(content), (node.get_content(metadata_mode=MetadataMode.EMBED), content))
-    with_sentences = isinstance(embedder, MiniLMEmbedding)
+    with_sentences = isinstance(embedder, MiniLMEncoder)
     new = store.unembedded(list(texts), sentences=with_sentences)
     if new and with_sentences:
-        assert isinstance(embedder, MiniLMEmbedding)
+        assert isinstance(embedder, MiniLMEncoder)
         store.add_vectors(new, *embed_with_sentences(embedder, [texts[c] for c in new]))
     elif new:
         store.add_vectors(new, embed_sorted(embedder, [texts[c][0] for c in new]))
@@ -189,7 +188,7 @@ def record_article(store: Store, groups: StoryGroups, origin: str, article: Arti
     groups.add(key, store.put_article(record), sig)
 
 
-def embed_sorted(embedder: BaseEmbedding, texts: list[str]) -> list[list[float]]:
+def embed_sorted(embedder: Embedder, texts: list[str]) -> list[list[float]]:
     """Vectors of `texts`, in their order, computed shortest first.
 
     A batch is padded to its longest text, so batches of similar lengths waste less of the model's time.
@@ -202,7 +201,7 @@ def embed_sorted(embedder: BaseEmbedding, texts: list[str]) -> list[list[float]]
     return result
 
 
-def embed_with_sentences(embedder: MiniLMEmbedding, texts: list[tuple[str, str]]
+def embed_with_sentences(embedder: MiniLMEncoder, texts: list[tuple[str, str]]
                          ) -> tuple[list[list[float]], list[SentenceVectors]]:
     """Vectors of the (embedded text, chunk text) pairs and of each chunk's sentences, from one model pass,
     shortest first as in `embed_sorted`. Sentence spans are offsets in the chunk text (what a passage shows);

@@ -20,7 +20,7 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.utils import get_tokenizer
 
 from rag.errors import RagError
-from rag.models import Article
+from rag.models import Article, Chunk
 from rag.text.sentences import sentence_spans
 
 Span = tuple[int, int]  # [start, end) character offsets into article.text
@@ -29,6 +29,8 @@ Span = tuple[int, int]  # [start, end) character offsets into article.text
 EMBED_EXCLUDED = ["doc_id", "source", "content_hash", "chunk", "url", "outlet", "published", "published_day"]
 # The LLM sees title, outlet and date (useful for "when" questions), not file bookkeeping.
 LLM_EXCLUDED = ["doc_id", "source", "content_hash", "chunk", "url", "published_day"]
+# Keys the catalogue adds when it serves a chunk (`rag.ingest.catalog`): bookkeeping for both readers.
+SERVED_EXCLUDED = ["source_key", "also_published", "dates"]
 _MAX_CHARS_PER_TOKEN = 32
 _CLOSING = "\"'”’)]»"
 
@@ -181,6 +183,21 @@ def _node(article: Article, index: int, start: int, end: int) -> TextNode:
         excluded_llm_metadata_keys=list(LLM_EXCLUDED),
         # ref_doc_id lets llama-index stores delete an article's chunks by its doc_id.
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.doc_id)},
+    )
+
+
+def to_text_node(chunk: Chunk) -> TextNode:
+    """A served chunk as the llama-index TextNode it was split as (same id, span, metadata exclusions),
+    for llama-index code and for benchmarks that embed exactly what ingest embedded."""
+    return TextNode(
+        id_=chunk.node_id,
+        text=chunk.text,
+        start_char_idx=chunk.start_char_idx,
+        end_char_idx=chunk.end_char_idx,
+        metadata=dict(chunk.metadata),
+        excluded_embed_metadata_keys=[*EMBED_EXCLUDED, *SERVED_EXCLUDED],
+        excluded_llm_metadata_keys=[*LLM_EXCLUDED, "source_key", "also_published"],
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=str(chunk.metadata.get("doc_id")))},
     )
 
 

@@ -28,10 +28,10 @@ import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
-from llama_index.core.schema import TextNode
 
 from rag.errors import RagError
 from rag.ingest.catalog import ArticleRecord, Catalog
+from rag.models import Chunk
 from rag.retrieve import lexical
 from rag.settings import Settings
 from rag.text.lexicon import corpus_lexicon
@@ -163,12 +163,12 @@ class Store:
         return self.catalog.newest_day()
 
     @_reachable
-    def nodes(self, chunk_ids: list[str]) -> dict[str, TextNode]:
-        """TextNodes of the given chunk ids (ids the catalogue does not know are left out)."""
+    def nodes(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """Chunks of the given chunk ids (ids the catalogue does not know are left out)."""
         return self.catalog.nodes(chunk_ids)
 
     @_reachable
-    def all_nodes(self) -> list[TextNode]:
+    def all_nodes(self) -> list[Chunk]:
         """Every stored chunk: for the eval and benchmarks that need the whole list, never for answering."""
         ids = [str(r[0]) for r in self.catalog.conn.execute("SELECT chunk_id FROM chunks ORDER BY id")]
         return list(self.nodes(ids).values())

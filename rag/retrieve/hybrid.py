@@ -8,19 +8,22 @@ often confirmed or contradicted by another outlet.
 
 from __future__ import annotations
 
-import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from rag.ingest.embed import Embedder
 from rag.ingest.store import Store
-from rag.models import Passage, day_number
+from rag.models import Passage, ScoredChunk, day_number
 from rag.retrieve.lexical import Pruning
 from rag.retrieve.rerank import SentenceScorer
 from rag.retrieve.timeframe import TimeFrame, eligible, time_fit
 from rag.settings import Settings
 from rag.text.lexicon import Lexicon
 from rag.text.tokens import lexical_tokens
+
+if TYPE_CHECKING:
+    from llama_index.core.retrievers import BaseRetriever
 
 
 def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
@@ -32,14 +35,14 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
     return fused
 
 
-def cap_per_doc(ranked: list[NodeWithScore], k: int, cap: int) -> list[NodeWithScore]:
+def cap_per_doc(ranked: list[ScoredChunk], k: int, cap: int) -> list[ScoredChunk]:
     """Top-k with at most `cap` chunks per story, topped up from the rest when stories run out.
 
     A story is an article with its syndicated copies (metadata ``source_key``), or the article alone.
     """
-    picked: list[NodeWithScore] = []
+    picked: list[ScoredChunk] = []
     counts: dict[str, int] = {}
-    rest: list[NodeWithScore] = []
+    rest: list[ScoredChunk] = []
     for item in ranked:
         doc = str(item.node.metadata.get("source_key") or item.node.metadata.get("doc_id"))
         if counts.get(doc, 0) < cap:
@@ -52,12 +55,11 @@ def cap_per_doc(ranked: list[NodeWithScore], k: int, cap: int) -> list[NodeWithS
     return sorted(chosen, key=lambda item: order[id(item)])
 
 
-class HybridRetriever(BaseRetriever):
-    """Dense + BM25 with RRF and a per-story cap, as a llama-index retriever."""
+class HybridRetriever:
+    """Dense + BM25 with RRF and a per-story cap (`as_llama_retriever` for llama-index code)."""
 
-    def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings, lexicon: Lexicon,
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings, lexicon: Lexicon,
                  scorer: SentenceScorer | None = None) -> None:
-        super().__init__()
         self.scorer = scorer
         self.store = store
         self.embedder = embedder
@@ -65,10 +67,13 @@ class HybridRetriever(BaseRetriever):
         self.lexicon = lexicon
         self.top_k = settings.top_k
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return self.search(query_bundle.query_str, self.top_k)
+    def as_llama_retriever(self) -> BaseRetriever:
+        """This retriever as a llama-index `BaseRetriever` (TextNodes), e.g. for a query engine."""
+        from rag.retrieve.llama_retriever import LlamaHybridRetriever
 
-    def search(self, query: str, k: int, frame: TimeFrame | None = None) -> list[NodeWithScore]:
+        return LlamaHybridRetriever(self)
+
+    def search(self, query: str, k: int, frame: TimeFrame | None = None) -> list[ScoredChunk]:
         """The fused top-k for a query; with a time frame, nothing published after its as_of date, and
         passages from the window its words point at ranked up."""
         s = self.settings
@@ -88,27 +93,27 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([(dense, s.dense_weight), ([i for i, _ in lexical], s.bm25_weight)], s.rrf_k)
         order = sorted(fused, key=lambda i: -fused[i])
         # ids the catalogue does not know (stray vectors) drop out here
-        ranked = [NodeWithScore(node=nodes[i], score=fused[i]) for i in order if i in nodes]
+        ranked = [ScoredChunk(node=nodes[i], score=fused[i]) for i in order if i in nodes]
         if self.scorer is not None and s.rerank:
             ranked = self._rerank(query, ranked[: s.fetch_k])
         if frame is not None and frame.time_bound and s.time_weight:
             ranked = favour_window(ranked, frame, s.time_weight)
         return cap_per_doc(ranked, k, s.per_doc_cap)
 
-    def _rerank(self, query: str, ranked: list[NodeWithScore]) -> list[NodeWithScore]:
+    def _rerank(self, query: str, ranked: list[ScoredChunk]) -> list[ScoredChunk]:
         """Order passages by their best sentence's score: the fused rank says "on topic", the sentence
         scorer says "answers this kind of question" (a date for "when", a number for "how many")."""
         assert self.scorer is not None
-        passages = [Passage(node=r.node, score=float(r.score or 0.0), number=i)  # type: ignore[arg-type]
+        passages = [Passage(node=r.node, score=float(r.score or 0.0), number=i)
                     for i, r in enumerate(ranked, start=1)]
         best: dict[str, float] = {}
         for cand in self.scorer.rank(query, passages):
             best.setdefault(cand.passage.node.node_id, cand.score)
-        rescored = [NodeWithScore(node=r.node, score=best.get(r.node.node_id, -1.0)) for r in ranked]
+        rescored = [ScoredChunk(node=r.node, score=best.get(r.node.node_id, -1.0)) for r in ranked]
         return sorted(rescored, key=lambda r: -float(r.score or 0.0))
 
 
-def favour_window(ranked: list[NodeWithScore], frame: TimeFrame, weight: float) -> list[NodeWithScore]:
+def favour_window(ranked: list[ScoredChunk], frame: TimeFrame, weight: float) -> list[ScoredChunk]:
     """Re-sort by relevance (scaled to 0..1 over these candidates, so it works on fused or reranked
     scores alike) plus `weight` x how well the passage's date fits the question's window."""
     if not ranked:
@@ -116,7 +121,7 @@ def favour_window(ranked: list[NodeWithScore], frame: TimeFrame, weight: float) 
     scores = [float(r.score or 0.0) for r in ranked]
     low, high = min(scores), max(scores)
     span = (high - low) or 1.0
-    rescored = [NodeWithScore(node=r.node, score=(sc - low) / span + weight * time_fit(r.node.metadata, frame))
+    rescored = [ScoredChunk(node=r.node, score=(sc - low) / span + weight * time_fit(r.node.metadata, frame))
                 for r, sc in zip(ranked, scores, strict=True)]
     return sorted(rescored, key=lambda r: -float(r.score or 0.0))
 

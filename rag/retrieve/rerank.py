@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from rag.ingest.embed import Embedder
 from rag.models import Passage
 from rag.settings import AnswerConfig
 from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
@@ -171,7 +171,7 @@ class SentenceScorer:
     as the chunk's vector); any sentence without one is embedded here and cached, since passages recur.
     """
 
-    def __init__(self, embedder: BaseEmbedding, lexicon: Lexicon, config: AnswerConfig,
+    def __init__(self, embedder: Embedder, lexicon: Lexicon, config: AnswerConfig,
                  cache_size: int = 50_000, stored: StoredVectors | None = None) -> None:
         self.embedder = embedder
         self.lexicon = lexicon
