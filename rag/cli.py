@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.eval.runner import THRESHOLDS, evaluate, format_table, missed_thresholds
+from rag.eval.thresholds import THRESHOLDS, missed_thresholds
 from rag.settings import Settings
 
 EPILOG = """environment: RAG_DATA_DIR (index location), RAG_TOP_K, RAG_LLM (auto|extractive|openai),
@@ -146,6 +146,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.gold import load_gold
     from rag.eval.report import write_reports
+    from rag.eval.runner import evaluate, format_table
     from rag.settings import PROJECT_ROOT
 
     if args.corpus is not None and args.gold is None:

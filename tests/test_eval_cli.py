@@ -144,3 +144,17 @@ def test_rag_eval_rejects_an_empty_selection(cli_data_dir: Path, tmp_path: Path)
     empty.write_text("")
     run = rag_eval(cli_data_dir, "--gold", str(empty), "--out", str(tmp_path / "out"))
     assert run.returncode == 2 and "no questions" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_help_imports_none_of_the_heavy_libraries() -> None:
+    # `rag --help` must answer at once: the parser is built without the model, the stores or the eval.
+    import subprocess
+    import sys
+
+    probe = ("import sys; from rag.cli import build_parser; text = build_parser().format_help(); "
+             "heavy = ('llama_index', 'chromadb', 'onnxruntime', 'gradio', 'openai', 'dateparser', 'tqdm'); "
+             "print('ask' in text and 'eval' in text, sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True []", out
+    help_text = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, check=True)
+    assert "ingest" in help_text.stdout and "RAG_DATA_DIR" in help_text.stdout
