@@ -48,6 +48,7 @@ class AnswerConfig:
     hint_bonus: float = 0.08  # place / reason: patterns that only hint
     kind_penalty: float = 0.2  # a "who"/"how many" sentence without any name/number
     date_penalty: float = 0.2  # a "when" sentence without any date
+    date_off_event_bonus: float = 0.0  # ... with a date but none of the question's event words (it dates another)
     focus_penalty: float = 0.1  # "how many X" and the sentence never names X
     type_coverage: float = 0.5  # "which X": X's words count this much in word coverage (they describe the answer)
     # Recency (rag.answer.extractive): a sentence of an article this much older than the newest retrieved
