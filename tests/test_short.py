@@ -138,3 +138,21 @@ def test_a_date_followed_by_when_dates_that_event() -> None:
     assert is_comparison_point(text, text.index("2011"))
     text = "The offensive launched last week marks the first clash since March 2020 when a ceasefire was agreed."
     assert _short("When was the ceasefire agreed?", text, published="2024-12-02") == "March 2020"
+
+
+def test_a_sentence_saying_the_app_is_quoted_with_the_one_beside_it_that_names_it() -> None:
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    generator = ExtractiveGenerator(SentenceScorer(None, NONE, AnswerConfig()))  # type: ignore[arg-type]
+    question = "At least seven states will bar public employees from using which social media app?"
+    text = ("Seven states said they will bar public employees from using the app on government devices. "
+            "Nebraska banned TikTok from state devices in 2020.")
+    best = _candidate(text, text.split(". ")[0] + ".")
+    beside = _candidate(text, text.split(". ")[1])
+    beside.passage = best.passage
+    assert generator._neighbours(best, [best, beside], "name", question) == [beside]
+    named = _candidate("Seven states said they will bar TikTok on government devices. Nebraska did so in 2020.",
+                       "Seven states said they will bar TikTok on government devices.")
+    assert generator._neighbours(named, [named], "name", question) == []
