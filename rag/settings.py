@@ -57,6 +57,9 @@ class AnswerConfig:
     recency_days: float = 30.0
     # Quoting a second outlet, and reporting disagreements.
     second_source: float = 0.85  # a second article is quoted when its best sentence scores this share
+    # "the publication" describes what "which paper" asks for at this embedding similarity or more (0: only
+    # the very head noun counts); such a best sentence is quoted with the named sentences beside it.
+    describe_similarity: float = 0.5
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share
     part_floor: float = 0.85  # compound questions: later parts may score this share of min_support
     pair_doc_bonus: float = 0.05  # compound questions: two outlets beat one

@@ -156,3 +156,18 @@ def test_a_sentence_saying_the_app_is_quoted_with_the_one_beside_it_that_names_i
     named = _candidate("Seven states said they will bar TikTok on government devices. Nebraska did so in 2020.",
                        "Seven states said they will bar TikTok on government devices.")
     assert generator._neighbours(named, [named], "name", question) == []
+
+
+def test_a_word_near_the_kind_asked_for_is_a_description_of_it() -> None:
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    scorer = SentenceScorer(None, NONE, AnswerConfig(describe_similarity=0.5))  # type: ignore[arg-type]
+    near = {"paper": [1.0, 0.0], "publication": [0.8, 0.6], "officials": [0.0, 1.0]}
+    scorer.vectors = lambda texts: [np.asarray(near.get(t, [0.0, 1.0])) for t in texts]  # type: ignore[method-assign]
+    generator = ExtractiveGenerator(scorer)
+    assert generator._describes("Arab officials told the publication.", "paper")
+    assert not generator._describes("Arab officials told the officials.", "paper")

@@ -20,9 +20,10 @@ from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
 from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, asking_part, question_kind
 from rag.text.sentences import sentence_spans
-from rag.text.tokens import lexical_tokens
+from rag.text.tokens import STOPWORDS, lexical_tokens
 
 _WHO = re.compile(r"\b(?:who|whom)\b", re.I)
+_DESCRIPTION = re.compile(r"\b(?:the|this|that)\s+((?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)")  # "the social media app"
 
 
 class ExtractiveGenerator:
@@ -96,7 +97,7 @@ class ExtractiveGenerator:
         "which social media app" - the story names the app a sentence away ("Nebraska banned TikTok ...").
         Each is quoted and cited on its own; the answer's short answer is still the best sentence's."""
         asked_for = answer_type(question) if kind == "name" else None
-        if not asked_for or not _describes(best.text, asked_for):
+        if not asked_for or not self._describes(best.text, asked_for):
             return []
         spans = sentence_spans(best.passage.text)
         i = next((j for j, (s, _) in enumerate(spans) if s == best.start), None)
@@ -105,6 +106,20 @@ class ExtractiveGenerator:
         found = (next((o for o in ranked if o.passage is best.passage and o.start == s), None)
                  for s, _ in spans[max(0, i - 1):i] + spans[i + 1:i + 2])
         return [c for c in found if c is not None and self._short(c, kind, question)]
+
+    def _describes(self, sentence: str, asked_for: str) -> bool:
+        """Whether `sentence` speaks of the kind asked for by description: "the app" or "the social media
+        app" for "social media app", or a word as near its head noun as `describe_similarity` ("the
+        publication" for "which paper") within the noun phrase after the/this/that."""
+        head = asked_for.split()[-1].lower()
+        words = {w.lower() for m in _DESCRIPTION.finditer(sentence) for w in m.group(1).split()
+                 if w.lower() not in STOPWORDS}
+        if head in words:
+            return True
+        if not words or not self.config.describe_similarity:
+            return False
+        head_vec, *vecs = self.scorer.vectors([head, *sorted(words)])
+        return max(float(v @ head_vec) for v in vecs) >= self.config.describe_similarity
 
     def _short(self, c: Candidate, kind: str | None, question: str,
                winner: AnswerCandidate | None = None) -> str | None:
@@ -207,13 +222,6 @@ class ExtractiveGenerator:
 
 def _quoted(c: Candidate) -> str:
     return f"“{c.text.strip()}” [{c.passage.number}]"
-
-
-def _describes(sentence: str, asked_for: str) -> bool:
-    """Whether `sentence` speaks of the kind asked for by description ("the app", "the social media app"
-    for "social media app"): its head noun after the/this/that."""
-    head = re.escape(asked_for.split()[-1])
-    return re.search(rf"\b(?:the|this|that)\s+(?:[\w-]+\s+){{0,3}}?{head}\b", sentence, re.I) is not None
 
 
 def _who(c: Candidate, other: bool = False) -> str:
