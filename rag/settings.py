@@ -36,7 +36,7 @@ class AnswerConfig:
 
     # Below this support score the answer is "The articles don't say" (calibrated with the seed
     # unanswerables and the RealTimeQA dev split, not the seed gold alone).
-    min_support: float = 0.47
+    min_support: float = 0.44
     # A sentence's support: weighted word coverage plus weighted embedding similarity.
     lexical_weight: float = 0.5
     dense_weight: float = 0.5
@@ -48,6 +48,7 @@ class AnswerConfig:
     hint_bonus: float = 0.08  # place / reason: patterns that only hint
     kind_penalty: float = 0.2  # a "who"/"how many" sentence without any name/number
     date_penalty: float = 0.2  # a "when" sentence without any date
+    date_off_event_bonus: float = 0.0  # ... with a date but none of the question's event words (it dates another)
     focus_penalty: float = 0.1  # "how many X" and the sentence never names X
     type_coverage: float = 0.5  # "which X": X's words count this much in word coverage (they describe the answer)
     # Recency (rag.answer.extractive): a sentence of an article this much older than the newest retrieved
@@ -56,6 +57,9 @@ class AnswerConfig:
     recency_days: float = 30.0
     # Quoting a second outlet, and reporting disagreements.
     second_source: float = 0.85  # a second article is quoted when its best sentence scores this share
+    # "the publication" describes what "which paper" asks for at this embedding similarity or more (0: only
+    # the very head noun counts); such a best sentence is quoted with the named sentences beside it.
+    describe_similarity: float = 0.5
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share
     part_floor: float = 0.85  # compound questions: later parts may score this share of min_support
     pair_doc_bonus: float = 0.05  # compound questions: two outlets beat one

@@ -111,3 +111,61 @@ def test_a_reason_inside_quote_marks_is_still_a_reason() -> None:
     quoted = "The statement said the decision aims “to preserve the lives of civilians” in the city."
     assert scorer._kind_bonus("reason", quoted, question) > 0.0
     assert scorer._kind_bonus("reason", "The army pulled its units out of Hama on Thursday.", question) == 0.0
+
+
+def test_a_date_without_the_questions_event_dates_something_else() -> None:
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    config = AnswerConfig()
+    scorer = SentenceScorer(None, NONE, config)  # type: ignore[arg-type]
+    question = "When did Russia and Turkey broker the ceasefire in Syria?"
+    other = "On Wednesday, Moscow reported that Russia and Turkey are in close contact about Syria."
+    assert scorer._kind_bonus("date", other, question) == config.date_off_event_bonus
+    assert scorer._kind_bonus("date", "Russia and Turkey brokered a ceasefire on March 5.", question) \
+        == config.kind_bonus
+
+
+def test_a_date_followed_by_when_dates_that_event() -> None:
+    from rag.text.dates import is_comparison_point
+
+    text = ("The offensive marks the first major clash since March 2020 when a ceasefire brokered by Russia "
+            "and Türkiye was established.")
+    assert not is_comparison_point(text, text.index("March"))
+    text = "It was the first time since 2011 that the army lost the city."
+    assert is_comparison_point(text, text.index("2011"))
+    text = "The offensive launched last week marks the first clash since March 2020 when a ceasefire was agreed."
+    assert _short("When was the ceasefire agreed?", text, published="2024-12-02") == "March 2020"
+
+
+def test_a_sentence_saying_the_app_is_quoted_with_the_one_beside_it_that_names_it() -> None:
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    generator = ExtractiveGenerator(SentenceScorer(None, NONE, AnswerConfig()))  # type: ignore[arg-type]
+    question = "At least seven states will bar public employees from using which social media app?"
+    text = ("Seven states said they will bar public employees from using the app on government devices. "
+            "Nebraska banned TikTok from state devices in 2020.")
+    best = _candidate(text, text.split(". ")[0] + ".")
+    beside = _candidate(text, text.split(". ")[1])
+    beside.passage = best.passage
+    assert generator._neighbours(best, [best, beside], "name", question) == [beside]
+    named = _candidate("Seven states said they will bar TikTok on government devices. Nebraska did so in 2020.",
+                       "Seven states said they will bar TikTok on government devices.")
+    assert generator._neighbours(named, [named], "name", question) == []
+
+
+def test_a_word_near_the_kind_asked_for_is_a_description_of_it() -> None:
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+
+    scorer = SentenceScorer(None, NONE, AnswerConfig(describe_similarity=0.5))  # type: ignore[arg-type]
+    near = {"paper": [1.0, 0.0], "publication": [0.8, 0.6], "officials": [0.0, 1.0]}
+    scorer.vectors = lambda texts: [np.asarray(near.get(t, [0.0, 1.0])) for t in texts]  # type: ignore[method-assign]
+    generator = ExtractiveGenerator(scorer)
+    assert generator._describes("Arab officials told the publication.", "paper")
+    assert not generator._describes("Arab officials told the officials.", "paper")

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Protocol
 
 from rag.models import Passage
+from rag.retrieve.rerank import event_words
 from rag.text.dates import DateMention, format_resolved, is_comparison_point, resolve_dates
 from rag.text.lexicon import Lexicon
 from rag.text.numbers import number_value
@@ -95,7 +96,14 @@ def key_date(sentence: Sentence, question: str, lexicon: Lexicon) -> KeyDate | N
         weight = sum(1.5 if t in events else 1.0 for t in hits)
         return weight + (0.5 if m.granularity == "day" else 0.0)
 
-    return KeyDate(max(mentions, key=relevance), pub)
+    # Within one clause, the date nearest an event word ("launched last week marks the first clash since
+    # March 2020 when a ceasefire was established": March 2020 for the ceasefire).
+    spots = [w.start() for w in re.finditer(r"[\w'-]+", text) if set(lexical_tokens(w.group(0), lexicon)) & events]
+
+    def nearness(m: DateMention) -> float:
+        return -min((abs(m.start - s) for s in spots), default=0)
+
+    return KeyDate(max(mentions, key=lambda m: (relevance(m), nearness(m))), pub)
 
 
 def date_conflict(best: Sentence, ranked: list[Sentence], question: str, lexicon: Lexicon,
@@ -124,13 +132,6 @@ def date_conflict(best: Sentence, ranked: list[Sentence], question: str, lexicon
         return None
     _, _, other, theirs = max(rivals, key=lambda r: (r[0], r[1]))
     return mine, other, theirs
-
-
-def event_words(question: str, lexicon: Lexicon) -> set[str]:
-    """The question's event words: its lower-case content words ("take", "control", "begin"), as lexical
-    tokens. Capitalised words are the names of who and where, not of what happened."""
-    lower = " ".join(w for w in re.findall(r"[\w'-]+", question)[1:] if not w[:1].isupper())
-    return set(lexical_tokens(lower, lexicon))
 
 
 @dataclass

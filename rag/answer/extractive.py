@@ -19,9 +19,11 @@ from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
 from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, asking_part, question_kind
-from rag.text.tokens import lexical_tokens
+from rag.text.sentences import sentence_spans
+from rag.text.tokens import STOPWORDS, lexical_tokens
 
 _WHO = re.compile(r"\b(?:who|whom)\b", re.I)
+_DESCRIPTION = re.compile(r"\b(?:the|this|that)\s+((?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)")  # "the social media app"
 
 
 class ExtractiveGenerator:
@@ -64,8 +66,12 @@ class ExtractiveGenerator:
             ranked, winner = self._by_redundancy(question, ranked)
         chosen = self._choose(ranked)
         short = self._short(chosen[0], kind, question, winner)
-        parts = [self._render(c, kind, question, winner) for c in chosen]
-        citations = [_citation(c) for c in chosen]
+        beside = self._neighbours(chosen[0], ranked, kind, question)
+        shown = chosen[:1] + beside + chosen[1:]
+        # The short answer leads; the sentences beside the best one follow it unled, as context.
+        parts = [self._render(c, kind, question, winner, short) if c is chosen[0] else
+                 _quoted(c) if c in beside else self._render(c, kind, question, winner) for c in shown]
+        citations = [_citation(c) for c in shown]
         return Answer(question=question, text=" ".join(parts), kind="answer", citations=citations,
                       mode=self.name, passages=passages, short=short)
 
@@ -83,6 +89,37 @@ class ExtractiveGenerator:
         aged = [replace(cand, score=cand.score - c.recency_penalty * min(1.0, (newest - d).days / c.recency_days))
                 if (d := days[id(cand)]) is not None else cand for cand in ranked]
         return sorted(aged, key=lambda cand: -cand.score)
+
+    def _neighbours(self, best: Candidate, ranked: list[Candidate], kind: str | None,
+                         question: str) -> list[Candidate]:
+        """The sentences right before and after the best one that hold a name, when the best one speaks of
+        the kind of thing asked for only by description: "bar public employees from using the app" for
+        "which social media app" - the story names the app a sentence away ("Nebraska banned TikTok ...").
+        Each is quoted and cited on its own; the answer's short answer is still the best sentence's."""
+        asked_for = answer_type(question) if kind == "name" else None
+        if not asked_for or not self._describes(best.text, asked_for):
+            return []
+        spans = sentence_spans(best.passage.text)
+        i = next((j for j, (s, _) in enumerate(spans) if s == best.start), None)
+        if i is None:
+            return []
+        found = (next((o for o in ranked if o.passage is best.passage and o.start == s), None)
+                 for s, _ in spans[max(0, i - 1):i] + spans[i + 1:i + 2])
+        return [c for c in found if c is not None and self._short(c, kind, question)]
+
+    def _describes(self, sentence: str, asked_for: str) -> bool:
+        """Whether `sentence` speaks of the kind asked for by description: "the app" or "the social media
+        app" for "social media app", or a word as near its head noun as `describe_similarity` ("the
+        publication" for "which paper") within the noun phrase after the/this/that."""
+        head = asked_for.split()[-1].lower()
+        words = {w.lower() for m in _DESCRIPTION.finditer(sentence) for w in m.group(1).split()
+                 if w.lower() not in STOPWORDS}
+        if head in words:
+            return True
+        if not words or not self.config.describe_similarity:
+            return False
+        head_vec, *vecs = self.scorer.vectors([head, *sorted(words)])
+        return max(float(v @ head_vec) for v in vecs) >= self.config.describe_similarity
 
     def _short(self, c: Candidate, kind: str | None, question: str,
                winner: AnswerCandidate | None = None) -> str | None:
@@ -156,11 +193,12 @@ class ExtractiveGenerator:
                       citations=[_citation(first), _citation(second)], mode=self.name, passages=passages,
                       short=f"{first_date.describe()} or {second_date.describe()}")
 
-    def _render(self, c: Candidate, kind: str | None, question: str, winner: AnswerCandidate | None = None) -> str:
+    def _render(self, c: Candidate, kind: str | None, question: str, winner: AnswerCandidate | None = None,
+                lead: str | None = None) -> str:
         """"<short answer>: “<quote>” [n]"; a quote that says only "he" or "the retailer" is led by the
-        name it stands for, so the reader never has to guess who."""
+        name it stands for, so the reader never has to guess who. `lead`: the short answer, found already."""
         quote = c.text.strip()
-        lead = self._short(c, kind, question, winner) or named_referent(quote, c.previous_sentence())
+        lead = lead or self._short(c, kind, question, winner) or named_referent(quote, c.previous_sentence())
         return f"{lead}: “{quote}” [{c.passage.number}]" if lead else f"“{quote}” [{c.passage.number}]"
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
@@ -180,6 +218,10 @@ class ExtractiveGenerator:
                 chosen.append(cand)
                 break
         return chosen
+
+
+def _quoted(c: Candidate) -> str:
+    return f"“{c.text.strip()}” [{c.passage.number}]"
 
 
 def _who(c: Candidate, other: bool = False) -> str:

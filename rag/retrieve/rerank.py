@@ -99,6 +99,13 @@ def question_kind(question: str) -> str | None:
     return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
 
 
+def event_words(question: str, lexicon: Lexicon) -> set[str]:
+    """The question's event words: its lower-case content words ("take", "control", "begin"), as lexical
+    tokens. Capitalised words are the names of who and where, not of what happened."""
+    lower = " ".join(w for w in re.findall(r"[\w'-]+", question)[1:] if not w[:1].isupper())
+    return set(lexical_tokens(lower, lexicon))
+
+
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$|[.!?]\s*\[\d+\]$""")
 _CAPTION = re.compile(r"^\s*(?:\(?(?:Photo|Image|Picture|Video|Credit|File photo|Getty Images|AP Photo)\b|"
                       r"[^.]{0,80}\((?:Photo|Image|Credit)[^)]*\)\s*$)", re.I)
@@ -249,6 +256,11 @@ class SentenceScorer:
         if kind == "date":  # news dates events to the day, unless the question asks for a year or month
             if not matches:
                 return -c.date_penalty
+            # "On Wednesday, Moscow reported ..." for "When did Russia broker the ceasefire?": a sentence
+            # without any of the question's event words dates something else that happened.
+            events = event_words(question, self.lexicon)
+            if events and not events & set(lexical_tokens(text, self.lexicon)):
+                return c.date_off_event_bonus
             coarse_asked = re.search(r"\b(?:year|month|decade|century)\b", question, re.I)
             return c.kind_bonus if coarse_asked or _DAY.search(text) else c.kind_weak_bonus
         if kind == "reason":  # "aims “to preserve the lives of civilians”": the quote marks are no break

@@ -189,8 +189,16 @@ _COMPARISON = re.compile(r"\b(?:first|last|highest|lowest|most|least|biggest|lar
                          r"strongest|weakest|fewest|longest|shortest)\b[^,;:.]*\bsince\b[^,;:.]*$", re.IGNORECASE)
 
 
+# "... the first clash since March 2020 when a ceasefire was established": a "when" clause right after the
+# date says what happened on it, so for that event the date is no comparison point.
+_DATED_EVENT = re.compile(r"^[\w.,' ]{0,20}?,?\s+when\b", re.IGNORECASE)
+
+
 def is_comparison_point(text: str, start: int) -> bool:
-    """True when the date starting at `start` is a comparison point ("the first time since ... 2011")."""
+    """True when the date starting at `start` is a comparison point ("the first time since ... 2011"), and
+    not also the date of an event the sentence names ("since March 2020 when a ceasefire ...")."""
+    if _DATED_EVENT.match(text[start:start + 60]):
+        return False
     return _COMPARISON.search(text[max(0, start - 120):start]) is not None
 
 
