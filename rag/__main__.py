@@ -1,7 +1,5 @@
 """`python -m rag` is the `rag` command."""
 
-import sys
+from rag.cli import console
 
-from rag.cli import main
-
-sys.exit(main())
+console()

@@ -235,3 +235,28 @@ def test_serving_does_not_import_llama_index_and_adapters_do(tmp_path: Path, cor
         r.node.text for r in assistant.retriever.search("When did the army leave Hama?", assistant.settings.top_k)]
     vec = MiniLMEmbedding(encoder=assistant.embedder).get_query_embedding("Hama")
     assert np.allclose(vec, assistant.embedder.get_query_embedding("Hama"))
+
+
+def test_ingest_gives_an_older_index_the_lower_hnsw_sync_threshold(tmp_path: Path, corpus: Path) -> None:
+    # An index created with Chroma's default (1000) would leave up to 999 vectors for every later start to
+    # replay; the next ingest lowers it, and new indexes start with it.
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from rag.ingest.store import EMBED_KEY, HNSW_SYNC_THRESHOLD, LAYOUT, LAYOUT_KEY
+
+    settings = Settings(data_dir=tmp_path / "data", seeds_dir=tmp_path / "none", llm="extractive")
+    settings.index_dir.mkdir(parents=True)
+    client = chromadb.PersistentClient(path=str(settings.index_dir),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    client.create_collection(settings.collection, metadata={EMBED_KEY: embedder_name(settings), LAYOUT_KEY: LAYOUT,
+                                                            "hnsw:space": "cosine"})
+    store = open_store(settings, embedder_name(settings))
+    assert store.collection.configuration["hnsw"]["sync_threshold"] == 1000
+    ingest_path(corpus, store, MiniLMEncoder(), settings, progress=False)
+    assert client.get_collection(settings.collection).configuration["hnsw"]["sync_threshold"] == HNSW_SYNC_THRESHOLD
+    assert store.count() > 0 and store.dense(store.collection.get(limit=1, include=["embeddings"])["embeddings"][0]
+                                             .tolist(), 3)
+
+    fresh = open_store(Settings(data_dir=tmp_path / "fresh"), embedder_name(settings))
+    assert fresh.collection.configuration["hnsw"]["sync_threshold"] == HNSW_SYNC_THRESHOLD

@@ -76,6 +76,7 @@ def ingest_path(path: Path, store: Store, embedder: Embedder, settings: Settings
         keep_lexicon(path, settings)
         # The lexical index tokenises with the lexicon in force, which may now include this folder's.
         store.catalog.lexicon = corpus_lexicon(settings.lexicon_path, settings.lexicon_file)
+    store.prepare_for_writes()
     origin = str((path if path.is_dir() else path.parent).resolve())
     states = store.doc_states(origin)
     todo: list[tuple[Article, bool]] = []  # (article, already in the index)
