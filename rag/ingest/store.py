@@ -97,7 +97,10 @@ class Store:
         HNSW_SYNC_THRESHOLD), so that what this run adds leaves little for later starts to replay."""
         hnsw = (self.collection.configuration or {}).get("hnsw") or {}
         if hnsw.get("sync_threshold", HNSW_SYNC_THRESHOLD) > HNSW_SYNC_THRESHOLD:
-            self.collection.modify(configuration={"hnsw": {"sync_threshold": HNSW_SYNC_THRESHOLD}})
+            # Only start-up time depends on it: a server that refuses the change (another Chroma version)
+            # must not stop the ingest. An unreachable one still fails, as every other call would.
+            with contextlib.suppress(ChromaError, ValueError, TypeError):
+                self.collection.modify(configuration={"hnsw": {"sync_threshold": HNSW_SYNC_THRESHOLD}})
 
     @_reachable
     def doc_states(self, origin: str) -> dict[str, str]:

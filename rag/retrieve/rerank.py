@@ -186,6 +186,7 @@ class SentenceScorer:
         self.cache_size = cache_size
         self.stored = stored
         self._vectors: dict[str, np.ndarray] = {}  # sentence text -> unit vector
+        self._terms: dict[str, tuple[set[str], set[str]]] = {}  # question -> (its tokens, its event words)
         self._lock = threading.Lock()
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
@@ -219,7 +220,8 @@ class SentenceScorer:
             lexical = max(_coverage(q_tokens, tokens, idf, weights),
                           c.context_discount * _coverage(q_tokens, tokens | context, idf, weights))
             dense = float(np.asarray(vec) @ q_vec)
-            score = (c.lexical_weight * lexical + c.dense_weight * dense + self._kind_bonus(kind, text, question)
+            score = (c.lexical_weight * lexical + c.dense_weight * dense
+                     + self._kind_bonus(kind, text, question, tokens)
                      - (c.focus_penalty if focus and focus not in tokens else 0.0)
                      - c.rank_penalty * (passage.number - 1))
             out.append(Candidate(passage, s, e, score, lexical, dense))
@@ -236,18 +238,28 @@ class SentenceScorer:
         the kind of thing a question asks for."""
         return self._embed(texts)
 
-    def _kind_bonus(self, kind: str | None, text: str, question: str) -> float:
-        """Reward sentences holding what the question asks for; a day beats a bare year for "when"."""
+    def _question_terms(self, question: str) -> tuple[set[str], set[str]]:
+        """The question's lexical tokens and event words, worked out once per question, not per sentence."""
+        found = self._terms.get(question)
+        if found is None:
+            found = (set(lexical_tokens(question, self.lexicon)), event_words(question, self.lexicon))
+            if len(self._terms) >= 256:
+                self._terms.clear()
+            self._terms[question] = found
+        return found
+
+    def _kind_bonus(self, kind: str | None, text: str, question: str, tokens: set[str] | None = None) -> float:
+        """Reward sentences holding what the question asks for; a day beats a bare year for "when".
+        `tokens`: the sentence's lexical tokens, when the caller has them."""
         c = self.config
         if kind is None:
             return 0.0
+        asked, events = self._question_terms(question)
         if kind == "name":  # a name the question does not already hold
-            asked = set(lexical_tokens(question, self.lexicon))
             matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
         elif kind in FIGURES:  # a figure of another year or period does not count
             matches = [m.group(0) for m in figures_for(text, PATTERNS[kind], question)]
         elif kind == "place":  # "withdrew from Hama" does not say where, when the question names Hama
-            asked = set(lexical_tokens(question, self.lexicon))
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if not set(lexical_tokens(m.group(0), self.lexicon)) <= asked]
         else:
@@ -258,8 +270,9 @@ class SentenceScorer:
                 return -c.date_penalty
             # "On Wednesday, Moscow reported ..." for "When did Russia broker the ceasefire?": a sentence
             # without any of the question's event words dates something else that happened.
-            events = event_words(question, self.lexicon)
-            if events and not events & set(lexical_tokens(text, self.lexicon)):
+            if tokens is None:
+                tokens = set(lexical_tokens(text, self.lexicon))
+            if events and not events & tokens:
                 return c.date_off_event_bonus
             coarse_asked = re.search(r"\b(?:year|month|decade|century)\b", question, re.I)
             return c.kind_bonus if coarse_asked or _DAY.search(text) else c.kind_weak_bonus
