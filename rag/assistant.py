@@ -64,12 +64,15 @@ class Assistant:
     articles in ``seeds/`` and says so in the answer's notes; nothing else adds the seeds.
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None) -> None:
+        """`embedder` replaces the one the settings name (e.g. `EncoderProcess` for a one-shot command)."""
         self.settings = settings or Settings.from_env()
         # One re-entrant lock guards lazy construction and every index write (ingest, seeding); reads
         # (retrieve, answer) run in parallel on the parts once they exist.
         self._lock = threading.RLock()
         self._has_articles = False  # set once the index was seen non-empty, to skip asking again
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder  # what `_Once` would have built
 
     @_Once
     def embedder(self) -> Embedder:

@@ -84,6 +84,9 @@ class Settings:
 
     embed: EmbedMode = "minilm"
     embed_batch_size: int = 32
+    # `rag ask` loads the model in a helper process while it imports the store (rag.ingest.embed_process);
+    # 0 keeps it in process (one process, about 0.5 s slower to a first answer).
+    embed_process: bool = True
     openai_embed_model: str = "text-embedding-3-small"
 
     chunk_size: int = 128  # tokens (cl100k_base); bench/ and rag eval chose it

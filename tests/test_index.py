@@ -260,3 +260,30 @@ def test_ingest_gives_an_older_index_the_lower_hnsw_sync_threshold(tmp_path: Pat
 
     fresh = open_store(Settings(data_dir=tmp_path / "fresh"), embedder_name(settings))
     assert fresh.collection.configuration["hnsw"]["sync_threshold"] == HNSW_SYNC_THRESHOLD
+
+
+def test_encoder_process_gives_the_in_process_vectors_and_reports_errors(tmp_path: Path, corpus: Path) -> None:
+    """`rag ask`'s helper process runs the same model: the same vectors (span vectors included), an index
+    built through it keeps sentence vectors, a failure comes back as a RagError, and close ends the child."""
+    from rag.ingest.embed import SpanEmbedder
+    from rag.ingest.embed_process import EncoderProcess
+
+    local = MiniLMEncoder()
+    with EncoderProcess.start(8) as remote:
+        assert isinstance(remote, SpanEmbedder) and remote.model_name == local.model_name
+        texts = ["The army left Hama on December 5.", "Prices rose."]
+        assert np.allclose(remote.get_text_embedding_batch(texts), local.get_text_embedding_batch(texts), atol=1e-5)
+        assert np.allclose(remote.get_query_embedding("Hama?"), local.get_query_embedding("Hama?"), atol=1e-5)
+        pooled, spans = remote.embed_with_spans(texts, [[(0, 8)], []])
+        want_pooled, want_spans = local.embed_with_spans(texts, [[(0, 8)], []])
+        assert np.allclose(pooled, want_pooled, atol=1e-5) and np.allclose(spans[0], want_spans[0], atol=1e-5)
+        with pytest.raises(RagError, match="unknown encoder method"):
+            remote._call("__init__")
+        settings = Settings(data_dir=tmp_path / "data", seeds_dir=tmp_path / "none", llm="extractive")
+        assistant = Assistant(settings, embedder=remote)
+        assistant.ingest(corpus)
+        ids = [n.node_id for n in assistant.store.all_nodes()]
+        assert all(assistant.store.sentence_vectors(ids).values())
+        assert "December 5" in assistant.ask("When did the army leave Hama?").text
+        child = remote._proc
+    assert child.poll() is not None  # closed with the block

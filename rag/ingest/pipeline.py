@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from rag.errors import RagError
 from rag.ingest.catalog import ArticleRecord, ChunkRecord, article_key
-from rag.ingest.embed import Embedder, MiniLMEncoder
+from rag.ingest.embed import Embedder, SpanEmbedder
 from rag.ingest.load import load_path
 from rag.ingest.split import min_chunks, split_article
 from rag.ingest.store import SentenceVectors, Store
@@ -163,10 +163,9 @@ def _flush(pending: list[tuple[Article, list[TextNode]]], origin: str, store: St
         for node in nodes:  # dates were resolved in _split
             content = node.get_content()
             texts.setdefault(chunk_id(content), (node.get_content(metadata_mode=MetadataMode.EMBED), content))
-    with_sentences = isinstance(embedder, MiniLMEncoder)
+    with_sentences = isinstance(embedder, SpanEmbedder)
     new = store.unembedded(list(texts), sentences=with_sentences)
-    if new and with_sentences:
-        assert isinstance(embedder, MiniLMEncoder)
+    if new and isinstance(embedder, SpanEmbedder):
         store.add_vectors(new, *embed_with_sentences(embedder, [texts[c] for c in new]))
     elif new:
         store.add_vectors(new, embed_sorted(embedder, [texts[c][0] for c in new]))
@@ -202,7 +201,7 @@ def embed_sorted(embedder: Embedder, texts: list[str]) -> list[list[float]]:
     return result
 
 
-def embed_with_sentences(embedder: MiniLMEncoder, texts: list[tuple[str, str]]
+def embed_with_sentences(embedder: SpanEmbedder, texts: list[tuple[str, str]]
                          ) -> tuple[list[list[float]], list[SentenceVectors]]:
     """Vectors of the (embedded text, chunk text) pairs and of each chunk's sentences, from one model pass,
     shortest first as in `embed_sorted`. Sentence spans are offsets in the chunk text (what a passage shows);

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.ingest.embed import Embedder
+from rag.ingest.embed import Embedder, SpanEmbedder
 from rag.models import Passage
 from rag.settings import AnswerConfig
 from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
@@ -289,7 +289,7 @@ class SentenceScorer:
             if self.stored else {}
         found: list[np.ndarray | None] = [stored.get(p.node.node_id, {}).get((s, e)) for p, s, e in spans]
         missing = [i for i, vec in enumerate(found) if vec is None]
-        if missing and hasattr(self.embedder, "embed_with_spans"):
+        if missing and isinstance(self.embedder, SpanEmbedder):
             # The same kind of vector as the index keeps (min_support is calibrated on those): the sentence
             # read in its passage. For an index built before they were kept, or a chunk whose sentences
             # its title pushed past the model's 256 tokens.
@@ -315,8 +315,8 @@ class SentenceScorer:
                 entry[2].append(key)
         if todo:
             groups = list(todo.values())
-            _, vectors = self.embedder.embed_with_spans([p.text for p, _, _ in groups],  # type: ignore[attr-defined]
-                                                        [sp for _, sp, _ in groups])
+            assert isinstance(self.embedder, SpanEmbedder)
+            _, vectors = self.embedder.embed_with_spans([p.text for p, _, _ in groups], [sp for _, sp, _ in groups])
             fresh = {key: vec for (_, _, ks), vecs in zip(groups, vectors, strict=True)
                      for key, vec in zip(ks, vecs, strict=True) if vec.any()}
             found.update(fresh)

@@ -29,8 +29,6 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
 
-import dateparser
-
 from rag.text.numbers import NUMBER_WORDS
 
 Granularity = Literal["day", "week", "month", "year"]
@@ -115,6 +113,8 @@ def parse_date_value(value: str) -> date | None:
 # overlaps, datelines, recurring dates): about a fifth of a RealTimeQA ingest went here before this cache.
 @functools.lru_cache(maxsize=8192)
 def _parse_explicit(expression: str, languages: tuple[str, ...] | None) -> date | None:
+    import dateparser  # on first use: its import is a tenth of a second of every cold `rag ask`
+
     parsed = dateparser.parse(
         expression,
         languages=list(languages) if languages else None,
