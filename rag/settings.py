@@ -70,6 +70,9 @@ class AnswerConfig:
     redundancy_weight: float = 0.2  # a sentence gains this x its best answer's value relative to the top
     who_type: str = "person"  # what a "who" question is taken to ask for, as "which X" asks for X ("": none)
     type_weight: float = 3.0  # an answer's value: relative support + this x its similarity to "which X"'s X
+    # ... its relative support counting 1 + this times when a sentence names it in apposition with X's
+    # head noun ("the zodiac sign Cancer", "Parler, the social media platform"): the article says it is an X.
+    apposition_weight: float = 3.0
 
 
 @dataclass(frozen=True)

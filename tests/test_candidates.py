@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.candidates import name_candidates, rescore, weigh
+from rag.answer.candidates import mark_apposition, name_candidates, rescore, weigh
 from rag.models import Chunk, Passage
 from rag.retrieve.rerank import Candidate, answer_type, question_kind
 from rag.settings import AnswerConfig
@@ -133,3 +133,35 @@ def test_a_who_question_weighs_its_answers_against_a_person() -> None:
     _, winner = generator._by_redundancy("Who is now the world's richest man?", ranked)
     assert Scorer.asked[0] == "person"
     assert winner is not None and winner.name == "Bernard Arnault"  # Tesla has more votes, not the kind
+
+
+def test_a_name_the_articles_call_an_x_multiplies_its_votes_for_which_x() -> None:
+    """"the zodiac sign Cancer" / "Parler, the social media platform": apposition with the head noun of the
+    kind asked for marks the name as one; its votes count more, but a passing typed mention does not win."""
+    ranked = [
+        _sentence("The coin was found off the coastal city Haifa by divers.", "a.txt", 0.86),
+        _sentence("Divers brought the coin to Haifa on Monday.", "b.txt", 0.80),
+        _sentence("The coin bears the image of the zodiac sign Cancer behind the moon goddess.", "c.txt", 0.79),
+        _sentence("Experts in Haifa said the coin was minted in Alexandria.", "d.txt", 0.40),
+    ]
+    config = AnswerConfig(redundancy_temperature=0.1, type_weight=0.0, apposition_weight=3.0)
+    answers = name_candidates("What sign did the coin bear?", ranked, NONE, config)
+    mark_apposition(answers, ranked, "sign", config)
+    typed = {a.name: a.typed for a in answers}
+    assert typed["Cancer"] and not typed["Haifa"] and not typed["Alexandria"]
+    assert weigh(answers, config)[0].name == "Cancer"
+    assert weigh(answers, AnswerConfig(redundancy_temperature=0.1, type_weight=0.0, apposition_weight=0.0)
+                 )[0].name == "Haifa"  # without the cue, Haifa's two outlets win
+
+    after = [_sentence("Ye agreed to buy Parler, the conservative social media platform, on Monday.", "a.txt", 0.7)]
+    answers = name_candidates(QUESTION, after, NONE, config)
+    mark_apposition(answers, after, "social media platform", config)
+    assert [a.name for a in answers if a.typed] == ["Parler"]
+
+    # A typed name far down the pool barely votes: the answer every outlet gives still wins.
+    many = [_sentence(f"Users could not reach Twitter on Wednesday, outlet {i} said.", f"{i}.txt", 0.8)
+            for i in range(4)] + [_sentence("Data came from the social media platform CrowdTangle.", "x.txt", 0.5)]
+    answers = name_candidates("Users could not reach which social media platform?", many, NONE, config)
+    mark_apposition(answers, many, "social media platform", config)
+    assert {a.name for a in answers if a.typed} == {"CrowdTangle"}
+    assert weigh(answers, config)[0].name == "Twitter"

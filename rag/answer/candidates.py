@@ -31,6 +31,7 @@ class AnswerCandidate:
     forms: dict[str, int] = field(default_factory=dict)  # as written -> times seen
     support: float = 0.0  # summed votes of the articles holding it
     fit: float = 0.0  # embedding similarity to the kind of thing asked for ("currency", "airline")
+    typed: bool = False  # a sentence calls it an X, for "which X" ("the zodiac sign Cancer")
     value: float = 0.0  # support relative to the best supported, plus the weighted fit
 
     @property
@@ -68,11 +69,34 @@ def name_candidates(question: str, ranked: list[Candidate], lexicon: Lexicon,
 
 
 def weigh(answers: list[AnswerCandidate], config: AnswerConfig) -> list[AnswerCandidate]:
-    """Each answer's value (support relative to the best supported, plus `type_weight` x fit), best first."""
+    """Each answer's value, best first: its support relative to the best supported (counted
+    1 + `apposition_weight` times when a sentence calls it the kind asked for), plus `type_weight` x fit.
+    A typed name multiplies its votes rather than adding a fixed amount, so one passing mention far down
+    the pool ("the social media platform CrowdTangle") does not outvote the answer every outlet gives."""
     best = max((a.support for a in answers), default=0.0) or 1.0
     for answer in answers:
-        answer.value = answer.support / best + config.type_weight * answer.fit
+        votes = answer.support / best * (1.0 + (config.apposition_weight if answer.typed else 0.0))
+        answer.value = votes + config.type_weight * answer.fit
     return sorted(answers, key=lambda a: -a.value)
+
+
+def mark_apposition(answers: list[AnswerCandidate], ranked: list[Candidate], asked_for: str,
+                    config: AnswerConfig) -> None:
+    """Set `typed` on each answer that a pool sentence names in apposition with the head noun of the kind
+    asked for: "the zodiac sign Cancer", "the city of Buffalo" (noun, then name) or "Parler, the social
+    media platform" (name, comma, article, noun). The article's own words say what the name is, which
+    the embedding fit of a bare name ("Cancer" against "sign") often misses."""
+    head = asked_for.split()[-1].lower() if asked_for.split() else ""
+    if len(head) < 3:
+        return
+    noun = rf"{re.escape(head)}(?:s|es)?"
+    before = re.compile(rf"\b{noun}\s+(?:of\s+|called\s+|named\s+)?$", re.I)
+    after = re.compile(rf"^['’]?s?,\s+(?:the|a|an)\s+(?:[\w’'-]+\s+){{0,3}}{noun}\b", re.I)
+    texts = [c.text for c in _pool(ranked, config)]
+    for answer in answers:
+        answer.typed = any(before.search(text[:i]) or after.search(text[i + len(form):])
+                           for text in texts for form in answer.forms
+                           for i in (m.start() for m in re.finditer(re.escape(form), text)))
 
 
 def rescore(ranked: list[Candidate], answers: list[AnswerCandidate], lexicon: Lexicon,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from rag.answer.candidates import AnswerCandidate, name_candidates, rescore, weigh
+from rag.answer.candidates import AnswerCandidate, mark_apposition, name_candidates, rescore, weigh
 from rag.answer.citations import REFUSAL
 from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict, published
 from rag.answer.decompose import sub_questions
@@ -139,6 +139,7 @@ class ExtractiveGenerator:
             kind_vec, *vecs = self.scorer.vectors([asked_for] + [a.name for a in answers])
             for answer, vec in zip(answers, vecs, strict=True):
                 answer.fit = float(vec @ kind_vec)
+            mark_apposition(answers, ranked, asked_for, self.config)
         answers = weigh(answers, self.config)
         rescored = rescore(ranked, answers, self.lexicon, self.config)
         head = [c for _, c, _ in rescored]
