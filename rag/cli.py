@@ -170,7 +170,11 @@ def _one_shot_embedder(settings: Settings) -> Iterator[Embedder | None]:
         return
     from rag.ingest.embed_process import EncoderProcess
 
-    embedder = EncoderProcess.start(settings.embed_batch_size)
+    try:
+        embedder = EncoderProcess.start(settings.embed_batch_size)
+    except OSError:  # no interpreter to start (an embedded Python): load the model here
+        yield None
+        return
     try:
         yield embedder
     finally:

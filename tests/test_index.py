@@ -286,4 +286,8 @@ def test_encoder_process_gives_the_in_process_vectors_and_reports_errors(tmp_pat
         assert all(assistant.store.sentence_vectors(ids).values())
         assert "December 5" in assistant.ask("When did the army leave Hama?").text
         child = remote._proc
-    assert child.poll() is not None  # closed with the block
+        child.kill()  # a helper that dies mid-command: the next vectors come from a model loaded in process
+        child.wait()
+        assert np.allclose(remote.get_text_embedding("Prices rose."), local.get_text_embedding("Prices rose."),
+                           atol=1e-5)
+    assert child.poll() is not None

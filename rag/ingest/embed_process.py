@@ -13,6 +13,7 @@ replies are pickled over its stdin and stdout; it exits when stdin closes.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import subprocess
 import sys
@@ -35,6 +36,7 @@ class EncoderProcess:
         self._proc = proc
         self._lock = threading.Lock()
         self._queries: dict[str, list[float]] = {}
+        self._local: Any = None  # the in-process encoder, once the child has gone away
 
     @classmethod
     def start(cls, embed_batch_size: int) -> EncoderProcess:
@@ -47,18 +49,26 @@ class EncoderProcess:
 
     def _call(self, method: str, *args: Any) -> Any:
         with self._lock:
-            stdin, stdout = self._proc.stdin, self._proc.stdout
-            assert stdin is not None and stdout is not None
-            try:
-                pickle.dump((method, args), stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                stdin.flush()
-                ok, value = pickle.load(stdout)
-            except (BrokenPipeError, EOFError, OSError) as exc:
-                raise RagError("The embedding helper process stopped (exit status "
-                               f"{self._proc.poll()}); its error is printed above. Re-run the command.") from exc
-        if not ok:
-            raise RagError(value)
-        return value
+            if self._local is None:
+                stdin, stdout = self._proc.stdin, self._proc.stdout
+                assert stdin is not None and stdout is not None
+                try:
+                    pickle.dump((method, args), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    stdin.flush()
+                    ok, value = pickle.load(stdout)
+                except (BrokenPipeError, EOFError, OSError, ValueError):
+                    # The child died (killed, out of memory): the answer still comes, from the model loaded
+                    # here; a real problem with the model raises its own RagError from that load.
+                    from rag.ingest.embed import MiniLMEncoder
+
+                    self._local = MiniLMEncoder(embed_batch_size=self.embed_batch_size)
+                else:
+                    if not ok:
+                        raise RagError(value)
+                    return value
+        if method not in _METHODS:
+            raise RagError(f"unknown encoder method {method!r}")
+        return getattr(self._local, method)(*args)
 
     def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> Any:
         """As `MiniLMEncoder.embed_with_spans`."""
@@ -84,7 +94,8 @@ class EncoderProcess:
         """End the child: closing its stdin is its signal to exit. `wait=False` does not wait for it to
         finish exiting (about 0.1 s), for a command that is about to exit itself."""
         if self._proc.stdin:
-            self._proc.stdin.close()
+            with contextlib.suppress(OSError):  # a child that already died leaves a broken pipe
+                self._proc.stdin.close()
         if wait:
             try:
                 self._proc.wait(timeout=5)
