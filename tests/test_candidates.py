@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.candidates import mark_apposition, name_candidates, rescore, weigh
+from rag.answer.candidates import add_peoples, mark_apposition, name_candidates, people_places, rescore, weigh
 from rag.models import Chunk, Passage
 from rag.retrieve.rerank import Candidate, answer_type, question_kind
 from rag.settings import AnswerConfig
@@ -165,3 +165,33 @@ def test_a_name_the_articles_call_an_x_multiplies_its_votes_for_which_x() -> Non
     mark_apposition(answers, many, "social media platform", config)
     assert {a.name for a in answers if a.typed} == {"CrowdTangle"}
     assert weigh(answers, config)[0].name == "Twitter"
+
+
+def test_a_people_word_may_stand_for_its_place_read_from_the_spelling() -> None:
+    from rag.text.names import derives_from
+
+    for word, place in [("Cuban", "Cuba"), ("Cubans", "Cuba"), ("Iranian", "Iran"), ("Chinese", "China"),
+                        ("Ukrainians", "Ukraine"), ("German", "Germany"), ("Mexican", "Mexico"), ("Iraqi", "Iraq")]:
+        assert derives_from(word, place), (word, place)
+    for word, place in [("Iraqi", "Iran"), ("Iran", "Iraq"), ("Cuba", "Cuba"), ("Texan", "Texas"),
+                        ("Spanish", "Spain")]:  # Spain -> Spanish changes the stem: missed, not guessed
+        assert not derives_from(word, place), (word, place)
+
+
+def test_people_words_vote_for_the_place_only_where_the_caller_lets_them() -> None:
+    """"Iranian lawmakers urged ..." holds Iran, which another passage names; `add_peoples` is given the
+    places the caller accepts (the answerer: those close to the asked-for noun), and only those gain."""
+    ranked = [
+        _sentence("Iranian lawmakers urged the judiciary to show no leniency, Press TV said.", "a.txt", 0.80),
+        _sentence("Iranian officials repeated the call on Monday.", "b.txt", 0.78),
+        _sentence("Protests spread across Iran after the death of a young woman.", "c.txt", 0.50),
+    ]
+    question = "Which country's lawmakers urged officials to show no leniency?"
+    places = people_places(question, ranked, NONE, CONFIG)
+    assert places == {"Iran": {"Iranian"}}
+    before = {a.name: a.support for a in name_candidates(question, ranked, NONE, CONFIG)}
+    answers = {a.name: a for a in add_peoples(name_candidates(question, ranked, NONE, CONFIG), places, ranked,
+                                               NONE, CONFIG)}
+    assert answers["Iran"].support > 1.5 * before["Iran"] and answers["Iran"].support > answers["Press TV"].support
+    unchanged = add_peoples(name_candidates(question, ranked, NONE, CONFIG), {}, ranked, NONE, CONFIG)
+    assert {a.name: a.support for a in unchanged} == before

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from rag.retrieve.rerank import Candidate
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
-from rag.text.names import name_held, proper_names
+from rag.text.names import derives_from, name_held, people_words, proper_names
 from rag.text.tokens import lexical_tokens
 
 
@@ -32,7 +32,13 @@ class AnswerCandidate:
     support: float = 0.0  # summed votes of the articles holding it
     fit: float = 0.0  # embedding similarity to the kind of thing asked for ("currency", "airline")
     typed: bool = False  # a sentence calls it an X, for "which X" ("the zodiac sign Cancer")
+    people: frozenset[str] = frozenset()  # lexical tokens of the words for its people ("iranian" for Iran)
     value: float = 0.0  # support relative to the best supported, plus the weighted fit
+
+    def held_by(self, tokens: set[str]) -> bool:
+        """Whether a sentence with these lexical tokens holds this answer: its name, or (for a place whose
+        people words count, see `add_peoples`) the word for its people ("Iranian lawmakers" holds Iran)."""
+        return self.key <= tokens or bool(self.people & tokens)
 
     @property
     def name(self) -> str:
@@ -55,17 +61,62 @@ def name_candidates(question: str, ranked: list[Candidate], lexicon: Lexicon,
     for answer in found.values():  # "JetBlue" is shown as "JetBlue Airways" where an article says so
         fuller = {f: n for other in found.values() if answer.key < other.key for f, n in other.forms.items()}
         answer.forms.update(fuller)
+    answers = list(found.values())
+    _vote(answers, pool, lexicon, config)
+    return answers
+
+
+def _vote(answers: list[AnswerCandidate], pool: list[Candidate], lexicon: Lexicon, config: AnswerConfig) -> None:
+    """Each answer's support: the summed vote of the articles holding it, each at its best sentence."""
     top = pool[0].score
     sentence_tokens = [set(lexical_tokens(c.text, lexicon)) for c in pool]
-    for answer in found.values():
+    for answer in answers:
         best_per_doc: dict[str, float] = {}
         for cand, tokens in zip(pool, sentence_tokens, strict=True):
-            if answer.key <= tokens:
+            if answer.held_by(tokens):
                 weight = math.exp((cand.score - top) / config.redundancy_temperature)
                 doc = cand.passage.doc_id
                 best_per_doc[doc] = max(best_per_doc.get(doc, 0.0), weight)
         answer.support = sum(best_per_doc.values())
-    return list(found.values())
+
+
+def people_places(question: str, ranked: list[Candidate], lexicon: Lexicon, config: AnswerConfig
+                  ) -> dict[str, set[str]]:
+    """The one-word names of the pool's passages that a people word of a pool sentence may stand for
+    ("Cubans will vote" -> Cuba, when a passage names Cuba), each with those words; none the question holds."""
+    pool = _pool(ranked, config)
+    words = {w for c in pool for w in people_words(c.text)}
+    if not words:
+        return {}
+    asked = set(lexical_tokens(question, lexicon))
+    places: dict[str, set[str]] = {}
+    for passage in {id(c.passage): c.passage for c in pool}.values():
+        for _, name in proper_names(passage.text):
+            key = set(lexical_tokens(name, lexicon))
+            if " " in name or not key or key <= asked:
+                continue
+            found = {w for w in words if derives_from(w, name)}
+            if found:
+                places.setdefault(name, set()).update(found)
+    return places
+
+
+def add_peoples(answers: list[AnswerCandidate], places: dict[str, set[str]], ranked: list[Candidate],
+                lexicon: Lexicon, config: AnswerConfig) -> list[AnswerCandidate]:
+    """`answers` with each of `places` held by the sentences that say its people word too (a new candidate
+    where no sentence named the place itself), and every support counted again. The caller chooses the
+    places: a people word is an adjective as often as not ("the Syrian army"), so it should only stand
+    for a place when a place is what the question asks for."""
+    by_key = {a.key: a for a in answers}
+    for place, words in places.items():
+        key = frozenset(lexical_tokens(place, lexicon))
+        answer = by_key.get(key)
+        if answer is None:
+            answer = by_key[key] = AnswerCandidate(key, forms={place: 1})
+        answer.people |= frozenset(t for w in words for t in lexical_tokens(w, lexicon))
+    out = list(by_key.values())
+    _vote(out, _pool(ranked, config), lexicon, config)
+    return out
 
 
 def weigh(answers: list[AnswerCandidate], config: AnswerConfig) -> list[AnswerCandidate]:
@@ -107,7 +158,7 @@ def rescore(ranked: list[Candidate], answers: list[AnswerCandidate], lexicon: Le
     out = []
     for cand in pool:
         tokens = set(lexical_tokens(cand.text, lexicon))
-        held = [a for a in answers if a.key <= tokens]
+        held = [a for a in answers if a.held_by(tokens)]
         answer = max(held, key=lambda a: a.value, default=None)
         lift = config.redundancy_weight * max(0.0, answer.value / best) if answer and best > 0 else 0.0
         out.append((cand.score + lift, cand, answer))

@@ -12,7 +12,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from rag.answer.candidates import AnswerCandidate, mark_apposition, name_candidates, rescore, weigh
+from rag.answer.candidates import (
+    AnswerCandidate,
+    add_peoples,
+    mark_apposition,
+    name_candidates,
+    people_places,
+    rescore,
+    weigh,
+)
 from rag.answer.citations import REFUSAL
 from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_conflict, published
 from rag.answer.decompose import sub_questions
@@ -123,7 +131,7 @@ class ExtractiveGenerator:
 
     def _short(self, c: Candidate, kind: str | None, question: str,
                winner: AnswerCandidate | None = None) -> str | None:
-        if winner is not None and winner.key <= set(lexical_tokens(c.text, self.lexicon)):
+        if winner is not None and winner.held_by(set(lexical_tokens(c.text, self.lexicon))):
             return winner.name
         return short_answer(c, kind, question, self.lexicon, self.scorer.focus(question))
 
@@ -136,6 +144,12 @@ class ExtractiveGenerator:
         if asked_for is None and _WHO.search(asking_part(question)):
             asked_for = self.config.who_type or None  # "who" asks for a person more often than not
         if asked_for:  # "which currency": a currency's name sits nearer the word than a central bank's
+            places = people_places(question, ranked, self.lexicon, self.config)
+            if places and self.config.people_fit:  # "which country's lawmakers": "Iranian lawmakers" says Iran
+                kind_vec, *vecs = self.scorer.vectors([asked_for, *places])
+                fitting = {p: ws for (p, ws), vec in zip(places.items(), vecs, strict=True)
+                           if float(vec @ kind_vec) >= self.config.people_fit}
+                answers = add_peoples(answers, fitting, ranked, self.lexicon, self.config)
             kind_vec, *vecs = self.scorer.vectors([asked_for] + [a.name for a in answers])
             for answer, vec in zip(answers, vecs, strict=True):
                 answer.fit = float(vec @ kind_vec)

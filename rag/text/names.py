@@ -74,3 +74,23 @@ def _trim(start: int, words: list[str]) -> tuple[int, list[str]]:
 def name_held(token: str, asked: set[str]) -> bool:
     """The question holds this name word (a lexical token), or a longer form of it ("syria" in "syrian")."""
     return token in asked or (len(token) >= 4 and any(a.startswith(token) for a in asked))
+
+
+# A capitalised word that may name a people after its place: "Cuban(s)", "Iranian", "Chinese", "Israeli".
+_PEOPLE_WORD = re.compile(r"\b[A-Z][a-z]{2,}(?:an|ans|ese|ish|is?)\b")
+
+
+def derives_from(word: str, place: str) -> bool:
+    """Whether `word` may be the people or adjective of the one-word place `place`, read from the spelling
+    alone, no word list: "Cuban" of Cuba, "Iranian" of Iran, "Chinese" of China, "German" of Germany (the
+    place, less a final a/e/o/y, plus at most a three-letter ending, then an optional plural s)."""
+    w, p = fold(word).removesuffix("s"), fold(place)
+    if len(p) < 4 or " " in p or w == p:
+        return False
+    stems = [p] + ([p[:-1]] if p[-1] in "aeoy" and len(p) >= 5 else [])
+    return any(w.startswith(stem) and len(w) - len(stem) <= 3 for stem in stems)
+
+
+def people_words(text: str) -> list[str]:
+    """The words of `text` that may name a people after its place ("Iranian lawmakers", "Cubans will vote")."""
+    return _PEOPLE_WORD.findall(text)
