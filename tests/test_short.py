@@ -169,3 +169,14 @@ def test_a_word_near_the_kind_asked_for_is_a_description_of_it() -> None:
     generator = ExtractiveGenerator(scorer)
     assert generator._describes("Arab officials told the publication.", "paper")
     assert not generator._describes("Arab officials told the officials.", "paper")
+
+
+def test_how_long_wants_a_span_of_time_said_as_one() -> None:
+    assert question_kind("How long is she facing in prison?") == "duration"
+    assert question_kind("How long ago did the quake strike?") == "date"
+    text = "Maxwell was moved to a prison in Florida to continue serving her 20-year sentence, records show."
+    assert _short("How long is she facing in prison?", text) == "20 years"
+    assert _short("How long will the pause last?", "The pause will last six months, officials said.") == "six months"
+    assert _short("How long will the ban last?", "The ban runs for a year from Monday, the ministry said.") == "1 year"
+    # An age or a time ago is no span of the thing asked about.
+    assert _short("How long did he serve?", "The 60-year-old was released two weeks ago, his lawyer said.") is None

@@ -24,7 +24,7 @@ from rag.settings import AnswerConfig
 from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
-from rag.text.numbers import DISTANCE, MONEY, PERCENT, QUANTITY, figures_for
+from rag.text.numbers import DISTANCE, DURATION, MONEY, PERCENT, QUANTITY, figures_for
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
@@ -35,6 +35,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                        rf"(?:last|this|earlier this|next) (?:week|month|year)|{MONTH} \d{{4}}|"
                        rf"(?:in |since |until )\d{{4}}|\b(?:19|20)\d{{2}}\b)", re.IGNORECASE),
     "distance": DISTANCE,
+    "duration": DURATION,
     "money": MONEY,
     "percent": PERCENT,
     "number": QUANTITY,
@@ -43,12 +44,13 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|in response to|"
                          r"as a result|owing to|so that|after|following)\b", re.I),
 }
-FIGURES = ("number", "distance", "money", "percent")  # question kinds answered by a figure
+FIGURES = ("number", "distance", "duration", "money", "percent")  # question kinds answered by a figure
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\b(when|what (?:day|date|year|month|time)|which (?:day|date|year|month)|since when|"
                         r"how long ago)\b")),
     ("distance", re.compile(r"\bhow (far|close|distant)\b|\bdistance\b|\bkilomet")),
+    ("duration", re.compile(r"\bhow long\b(?! ago)")),
     ("money", re.compile(r"\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|priced|charge|charged|"
                          r"raise|raised|earn|earned|fine|fined|sell|sold|fund|funding|budget|money|owe|invest)|"
                          r"\bhow much money\b|\bwhat (?:was|is|will be) the (?:cost|price|value|fine|budget)\b")),
@@ -82,7 +84,8 @@ _CONJUNCTION_WHEN = re.compile(r"(?<=[a-z,] )(?<!since )(?<!until )when\b")
 
 
 def question_kind(question: str) -> str | None:
-    """What the question asks for: date, distance, money, percent, number, place, name, reason or None.
+    """What the question asks for: date, distance, duration, money, percent, number, place, name, reason or
+    None.
     Read from the asking sentence (`asking_part`): a "when" in the context before it asks nothing."""
     question = asking_part(question)
     q = question.lower()

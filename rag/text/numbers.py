@@ -32,6 +32,21 @@ _CURRENCY_WORD = (r"(?:dollars?|euros?|pounds?(?: sterling)?|yen|yuan|rupees?|fr
 MONEY = re.compile(rf"(?:{_CURRENCY_SYMBOL}\s?{_DIGITS}{_SCALE}|\b{NUMBER}\s+{_CURRENCY_WORD}\b)", re.I)
 PERCENT = re.compile(rf"\b{NUMBER}\s?(?:%|per\s?cent\b|percentage points?\b)", re.I)
 DISTANCE = re.compile(rf"\b{NUMBER}\s*(?:-\s*)?(?:kilomet(?:er|re)s?|km|miles?|meters?|metres?)\b", re.I)
+# A span of time: "20 years", "a 20-year sentence", "six months", "90-day".
+DURATION = re.compile(rf"\b(?:{NUMBER}|an?)\s*(?:-\s*)?(?P<unit>years?|months?|weeks?|days?|hours?|minutes?|"
+                      rf"decades?|centuries|century)\b(?!\s+(?:ago|old|earlier|later)\b)(?!-old)", re.I)
+
+
+def duration_text(match: re.Match[str]) -> str:
+    """A DURATION match as an answer says it: "a 20-year sentence" -> "20 years", "six months"."""
+    value = re.split(r"\s*-\s*|\s+", match.group(0).strip())[0]
+    unit = match.group("unit").lower()
+    unit = "century" if unit.startswith("centur") else unit.removesuffix("s")
+    one = value.lower() in ("1", "one", "a", "an")
+    plural = "centuries" if unit == "century" else unit + "s"
+    return f"{'1' if value.lower() in ('a', 'an') else value} {unit if one else plural}"
+
+
 # A count: any number that is not a year ("since 2020" does not answer "how many"), or a vague count.
 QUANTITY = re.compile(rf"\b(?!(?:19|20)\d\d\b)(?:{NUMBER}|{'|'.join(VAGUE_COUNTS)}|dozen)\b", re.I)
 
