@@ -143,7 +143,11 @@ def serve(batch_size: int, requests: IO[bytes], replies: IO[bytes]) -> None:
 
 def _main() -> None:
     import os
+    import signal
 
+    # Ctrl-C reaches the whole process group: the parent reports it, and this child ends when its input
+    # closes, instead of printing a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Replies get stdout's pipe to themselves: anything a library prints goes to stderr instead.
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
