@@ -172,7 +172,7 @@ class Assistant:
         lead = as_of_lead(frame.as_of) if frame.time_bound else ""
         if lead:
             yield lead
-        for item in generator.stream(standalone, passages):
+        for item in generator.stream(standalone, passages, frame):
             if isinstance(item, Answer):
                 item.question = question
                 item.rewritten_question = standalone if standalone != question else None

@@ -55,6 +55,8 @@ class AnswerConfig:
     # one loses up to recency_penalty, in proportion to its age up to recency_days.
     recency_penalty: float = 0.1
     recency_days: float = 30.0
+    # A question naming its period ("this week"): a dated sentence from outside the window loses up to this.
+    window_penalty: float = 0.1
     # Quoting a second outlet, and reporting disagreements.
     second_source: float = 0.85  # a second article is quoted when its best sentence scores this share
     # "the publication" describes what "which paper" asks for at this embedding similarity or more (0: only

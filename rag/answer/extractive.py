@@ -27,6 +27,7 @@ from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
 from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, asking_part, question_kind
+from rag.retrieve.timeframe import TimeFrame, published_day, time_fit
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
@@ -49,15 +50,16 @@ class ExtractiveGenerator:
         """Every sentence of the passages, best supported first."""
         return self.scorer.rank(question, passages)
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
-        """Pick the best supporting sentence(s) and quote them with their citations."""
+    def answer(self, question: str, passages: list[Passage], frame: TimeFrame | None = None) -> Answer:
+        """Pick the best supporting sentence(s) and quote them with their citations; with a time-bound
+        `frame` ("this week"), sentences of articles from outside its window yield (`_by_window`)."""
         parts = sub_questions(question)
         if len(parts) > 1:
             return self._answer_parts(question, parts, passages)
         ranked = self.rank(question, passages)
         if not ranked or ranked[0].score < self.min_support:
             return Answer(question=question, text=REFUSAL, kind="refusal", mode=self.name, passages=passages)
-        ranked = self._by_recency(ranked)
+        ranked = self._by_window(self._by_recency(ranked), frame)
         kind = question_kind(question)
         rival_floor = self.config.conflict_share * ranked[0].score
         if kind == "date":
@@ -97,6 +99,18 @@ class ExtractiveGenerator:
         aged = [replace(cand, score=cand.score - c.recency_penalty * min(1.0, (newest - d).days / c.recency_days))
                 if (d := days[id(cand)]) is not None else cand for cand in ranked]
         return sorted(aged, key=lambda cand: -cand.score)
+
+    def _by_window(self, ranked: list[Candidate], frame: TimeFrame | None) -> list[Candidate]:
+        """A question that names its period ("this week", "this year's", "the latest") is about that period:
+        a sentence of a dated article from outside the window loses up to `window_penalty`, in proportion to
+        how far outside it is (`time_fit`); undated articles are left alone. The retriever has already
+        ranked window passages up; this decides between their sentences. After the refusal check too."""
+        weight = self.config.window_penalty
+        if frame is None or not frame.time_bound or frame.window is None or not weight:
+            return ranked
+        aged = [replace(c, score=c.score - weight * (1.0 - time_fit(c.passage.meta, frame)))
+                if published_day(c.passage.meta) else c for c in ranked]
+        return sorted(aged, key=lambda c: -c.score)
 
     def _neighbours(self, best: Candidate, ranked: list[Candidate], kind: str | None,
                          question: str) -> list[Candidate]:
@@ -216,9 +230,10 @@ class ExtractiveGenerator:
         lead = lead or self._short(c, kind, question, winner) or named_referent(quote, c.previous_sentence())
         return f"{lead}: “{quote}” [{c.passage.number}]" if lead else f"“{quote}” [{c.passage.number}]"
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+    def stream(self, question: str, passages: list[Passage],
+               frame: TimeFrame | None = None) -> Iterator[str | Answer]:
         """Extractive answers are ready at once: one delta, then the answer."""
-        answer = self.answer(question, passages)
+        answer = self.answer(question, passages, frame)
         yield answer.text
         yield answer
 

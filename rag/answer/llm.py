@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import openai
 
@@ -43,6 +43,9 @@ from rag.settings import Settings
 from rag.text.markers import strip_markers
 from rag.text.numbers import NUMBER_WORDS
 from rag.text.tokens import content_words, stem
+
+if TYPE_CHECKING:
+    from rag.retrieve.timeframe import TimeFrame
 
 OPENAI_URL = "https://api.openai.com/v1"
 # llama.cpp and Ollama accept any key; the client insists on one.
@@ -72,11 +75,12 @@ class Generator(Protocol):
 
     name: str
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
-        """The complete cited answer."""
+    def answer(self, question: str, passages: list[Passage], frame: TimeFrame | None = None) -> Answer:
+        """The complete cited answer; `frame`: when the question was asked and the period it names."""
         ...
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+    def stream(self, question: str, passages: list[Passage],
+               frame: TimeFrame | None = None) -> Iterator[str | Answer]:
         """Text deltas as they arrive, then the final `Answer` (whose text is authoritative) last."""
         ...
 
@@ -129,8 +133,9 @@ class OpenAIGenerator:
             kept.reverse()  # the best passage last, next to the question
         return [Passage(node=p.node, score=p.score, number=i) for i, p in enumerate(kept, start=1)]
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
-        """Ask the model once and parse its reply into a cited `Answer`."""
+    def answer(self, question: str, passages: list[Passage], frame: TimeFrame | None = None) -> Answer:
+        """Ask the model once and parse its reply into a cited `Answer`. `frame` is not used: the prompt
+        gives each passage's date and the resolved relative dates already."""
         final: Answer | None = None
         for item in self._generate(question, passages, stream=False):
             if isinstance(item, Answer):
@@ -138,7 +143,8 @@ class OpenAIGenerator:
         assert final is not None
         return final
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+    def stream(self, question: str, passages: list[Passage],
+               frame: TimeFrame | None = None) -> Iterator[str | Answer]:
         """Yield the reply's text deltas as the server sends them, then the parsed `Answer`.
 
         Prose replies: deltas are raw model text (markers not yet checked) without the outcome line.
