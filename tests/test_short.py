@@ -180,3 +180,9 @@ def test_how_long_wants_a_span_of_time_said_as_one() -> None:
     assert _short("How long will the ban last?", "The ban runs for a year from Monday, the ministry said.") == "1 year"
     # An age or a time ago is no span of the thing asked about.
     assert _short("How long did he serve?", "The 60-year-old was released two weeks ago, his lawyer said.") is None
+
+
+def test_a_middle_initial_is_part_of_the_name() -> None:
+    assert [n for _, n in proper_names("President John F. Kennedy was killed in Dallas.")] == ["John F. Kennedy",
+                                                                                            "Dallas"]
+    assert [n for _, n in proper_names("George W. Bush said so.")] == ["George W. Bush"]

@@ -11,8 +11,9 @@ import re
 from rag.text.normalize import fold
 
 # Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
+# A middle initial ("John F. Kennedy", "George W. Bush") continues a name when a capitalised word follows.
 _NAME = re.compile(r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
-                   r"[A-Z][\w'’.-]*[\w])*")
+                   r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.(?=\s+[A-Z])))*")
 # Words capitalised only because they start a sentence or a clause, and the names of days and months.
 _NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
 and or if when while this that these those it its he she they we i his her their our there here however
