@@ -118,10 +118,6 @@ def parse_window(question: str, as_of: date) -> Window | None:
         back = (as_of.weekday() - WEEKDAYS.index(found[1].lower())) % 7
         day = as_of - timedelta(days=back)
         return _clip(day, day + timedelta(days=2), as_of, found[0])
-    # "named the world's best for 2022", asked in 2022: the year asked in is "this year".
-    found = re.search(rf"\b(?:in|for|of|during)\s+{as_of.year}\b", question, re.I)
-    if found:
-        return _clip(date(as_of.year, 1, 1), as_of, as_of, found[0])
     return None
 
 
