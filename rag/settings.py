@@ -93,7 +93,7 @@ class Settings:
     embed: EmbedMode = "minilm"
     embed_batch_size: int = 32
     # `rag ask` loads the model in a helper process while it imports the store (rag.ingest.embed_process);
-    # 0 keeps it in process (one process, about 0.5 s slower to a first answer).
+    # 0 keeps it in process (one process, less memory, about 0.35 s slower to a first answer).
     embed_process: bool = True
     openai_embed_model: str = "text-embedding-3-small"
 

@@ -35,7 +35,6 @@ class EncoderProcess:
         self.embed_batch_size = embed_batch_size
         self._proc = proc
         self._lock = threading.Lock()
-        self._queries: dict[str, list[float]] = {}
         self._local: Any = None  # the in-process encoder, once the child has gone away
 
     @classmethod
@@ -75,11 +74,8 @@ class EncoderProcess:
         return self._call("embed_with_spans", texts, spans)
 
     def get_query_embedding(self, query: str) -> list[float]:
-        """As `MiniLMEncoder.get_query_embedding` (recent queries remembered here too)."""
-        found = self._queries.get(query)
-        if found is None:
-            found = self._queries[query] = self._call("get_query_embedding", query)
-        return found
+        """As `MiniLMEncoder.get_query_embedding` (the child's encoder remembers recent queries)."""
+        return self._call("get_query_embedding", query)
 
     def get_text_embedding(self, text: str) -> list[float]:
         """As `MiniLMEncoder.get_text_embedding`."""
