@@ -40,6 +40,8 @@ class AnswerConfig:
     # A sentence's support: weighted word coverage plus weighted embedding similarity.
     lexical_weight: float = 0.5
     dense_weight: float = 0.5
+    # A question led by context ("X happened. What ...?"): its asking sentence's share of the dense side's vector.
+    asking_share: float = 0.5
     context_discount: float = 0.8  # the sentence before lends its words at this discount
     rank_penalty: float = 0.01  # per passage rank: ties go to the retriever's better passage
     # Does the sentence hold what the question asks for (a date, a number, a name)?

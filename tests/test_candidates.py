@@ -101,6 +101,11 @@ def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
     assert question_kind("She made history when she became the first woman to hold what position?") == "name"
     assert question_kind("What did he say when asked?") == "date"
     assert question_kind("Since when has he led it?") == "date"
+    # So does a relative pronoun: "who" right after a noun, "which" before a clause's subject.
+    assert question_kind("After a career in which he won how many titles did she retire?") == "number"
+    assert question_kind("Fans who queued all night bought how many tickets?") == "number"
+    assert question_kind("In which city did he live?") == "place"
+    assert question_kind("He denied an affair with who?") == "name"
     # A statement is read whole, as is a single question.
     assert asking_part("The storm hit. It was big.") == "The storm hit. It was big."
 

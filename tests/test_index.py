@@ -291,3 +291,29 @@ def test_encoder_process_gives_the_in_process_vectors_and_reports_errors(tmp_pat
         assert np.allclose(remote.get_text_embedding("Prices rose."), local.get_text_embedding("Prices rose."),
                            atol=1e-5)
     assert child.poll() is not None
+
+
+def test_a_question_led_by_context_is_embedded_for_what_it_asks() -> None:
+    """"X happened. What ...?": the asking sentence gets a share of the question's vector, so the sentence
+    that answers gains on the one that restates the context; a one-sentence question is unchanged."""
+    from rag.models import Chunk, Passage
+    from rag.retrieve.rerank import SentenceScorer
+    from rag.settings import AnswerConfig
+    from rag.text.lexicon import Lexicon
+
+    text = ("Divers found a rare bronze coin off the coast of the island last week. "
+            "The coin shows a leaping dolphin beside a crescent moon. "
+            "The museum will put it on display next spring.")
+    passage = Passage(node=Chunk(text=text, metadata={"doc_id": "a.txt"}), score=1.0, number=1)
+    embedder = MiniLMEncoder()
+
+    def dense(question: str, share: float) -> dict[str, float]:
+        scorer = SentenceScorer(embedder, Lexicon(), AnswerConfig(asking_share=share))
+        return {c.text.split()[1]: c.dense for c in scorer.rank(question, [passage])}
+
+    led = "A rare bronze coin was found by divers off the island's coast. What animal does it show?"
+    whole, asked = dense(led, 0.0), dense(led, 0.5)
+    assert whole["found"] > whole["coin"] and asked["coin"] > asked["found"]
+    assert asked["coin"] - asked["found"] > whole["coin"] - whole["found"] + 0.05
+    single = "What animal does the rare bronze coin show?"
+    assert dense(single, 0.0) == dense(single, 0.5)

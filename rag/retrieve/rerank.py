@@ -81,6 +81,22 @@ def asking_part(question: str) -> str:
 
 
 _CONJUNCTION_WHEN = re.compile(r"(?<=[a-z,] )(?<!since )(?<!until )when\b")
+# "campaigners who disrupted ...", "a career in which he won how many titles?": a "who" right after a noun,
+# or a "which" followed by a clause's subject, is a relative pronoun; it asks for nothing.
+_RELATIVE = re.compile(r"\b([\w’'-]+) (who|which) ([a-z]+)")
+
+
+def _relative_starts(q: str) -> set[int]:
+    """Where `q` (lower case) holds a relative "who"/"which" rather than a question word."""
+    starts = set()
+    for m in _RELATIVE.finditer(q):
+        before, word, after = m.groups()
+        if (word == "who" and before not in STOPWORDS) or (word == "which" and after in _SUBJECTS):
+            starts.add(m.start(2))
+    return starts
+
+
+_SUBJECTS = frozenset("he she it they we you i the a an his her its their this these those".split())
 
 
 def question_kind(question: str) -> str | None:
@@ -93,10 +109,10 @@ def question_kind(question: str) -> str | None:
     # ("how much ... cost" is money before it is a number).
     found = [(m.start(), i, kind) for i, (kind, rule) in enumerate(_KIND_RULES) if (m := rule.search(q))]
     # "She made history when she became the first to hold what position?": a "when" joining two clauses
-    # is no question word when another cue asks.
-    conjunction = _CONJUNCTION_WHEN.search(q)
-    if conjunction and len(found) > 1:
-        found = [f for f in found if f[0] != conjunction.start()] or found
+    # is no question word when another cue asks; nor is a relative pronoun.
+    if len(found) > 1:
+        not_asking = _relative_starts(q) | {m.start() for m in _CONJUNCTION_WHEN.finditer(q)}
+        found = [f for f in found if f[0] not in not_asking] or found
     if found:
         return min(found)[2]
     return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
@@ -201,7 +217,7 @@ class SentenceScorer:
         q_tokens = set(lexical_tokens(question, self.lexicon))
         idf = _idf([set(lexical_tokens(p.text[s:e], self.lexicon)) for p, s, e in spans])
         vectors = self._sentence_vectors(spans)
-        q_vec = np.asarray(self.embedder.get_query_embedding(self.lexicon.expand(question)))
+        q_vec = self._question_vector(question)
         kind = question_kind(question)
         focus = self.focus(question)
         # "Which controversial social media platform ...": those words describe the answer, so a sentence
@@ -229,6 +245,19 @@ class SentenceScorer:
                      - c.rank_penalty * (passage.number - 1))
             out.append(Candidate(passage, s, e, score, lexical, dense))
         return sorted(out, key=lambda cand: -cand.score)
+
+    def _question_vector(self, question: str) -> np.ndarray:
+        """The question's unit vector for the dense side. A question led by context ("A zodiac coin was
+        found off Israel's coast. What sign did it bear?") is mostly context to an embedding, which then
+        favours the sentence restating it; its asking sentence gets `asking_share` of the vector."""
+        vec = np.asarray(self.embedder.get_query_embedding(self.lexicon.expand(question)))
+        asking = asking_part(question)
+        share = self.config.asking_share
+        if not share or asking == question:
+            return vec
+        asked = np.asarray(self.embedder.get_query_embedding(self.lexicon.expand(asking)))
+        mixed = (1.0 - share) * vec + share * asked
+        return mixed / float(np.linalg.norm(mixed))
 
     def focus(self, question: str) -> str | None:
         """The thing counted in "how many X" / "number of X": a sentence without X cannot answer it."""
