@@ -186,3 +186,8 @@ def test_a_middle_initial_is_part_of_the_name() -> None:
     assert [n for _, n in proper_names("President John F. Kennedy was killed in Dallas.")] == ["John F. Kennedy",
                                                                                             "Dallas"]
     assert [n for _, n in proper_names("George W. Bush said so.")] == ["George W. Bush"]
+
+
+def test_a_quoted_title_keeps_its_day_and_month_words() -> None:
+    text = 'Rock, a former "Saturday Night Live" comedian, spoke on Saturday. “May Day” aired. On Monday Biden left.'
+    assert [n for _, n in proper_names(text)] == ["Rock", "Saturday Night Live", "May Day", "Biden"]

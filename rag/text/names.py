@@ -60,7 +60,18 @@ def _runs(text: str) -> list[tuple[int, list[str]]]:
                 current.append(word)
         if current:
             runs.append((start, current))
-    return [_trim(start, words) for start, words in runs if _trim(start, words)[1]]
+    kept = [(start, words) if _quoted_title(text, start, words) else _trim(start, words) for start, words in runs]
+    return [(start, words) for start, words in kept if words]
+
+
+# A run that fills a quotation is a title, day and month names included ("Saturday Night Live", "May Day").
+_OPEN_QUOTE = frozenset("\"“‘'")
+_CLOSE_QUOTE = re.compile(r"[,.!?]?[\"”’']")
+
+
+def _quoted_title(text: str, start: int, words: list[str]) -> bool:
+    end = start + len(" ".join(words))
+    return start > 0 and text[start - 1] in _OPEN_QUOTE and bool(_CLOSE_QUOTE.match(text, end))
 
 
 def _trim(start: int, words: list[str]) -> tuple[int, list[str]]:
