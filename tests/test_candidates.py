@@ -99,7 +99,8 @@ def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
     assert question_kind("When did the army leave Hama?") == "date"
     # A "when" joining two clauses yields to the cue that asks; alone, it still asks for a date.
     assert question_kind("She made history when she became the first woman to hold what position?") == "name"
-    assert question_kind("What did he say when asked?") == "date"
+    assert question_kind("What happened when the storm hit?") == "date"
+    assert question_kind("What did he say when asked?") == "quote"
     assert question_kind("Since when has he led it?") == "date"
     # So does a relative pronoun: "who" right after a noun, "which" before a clause's subject.
     assert question_kind("After a career in which he won how many titles did she retire?") == "number"

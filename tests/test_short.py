@@ -191,3 +191,13 @@ def test_a_middle_initial_is_part_of_the_name() -> None:
 def test_a_quoted_title_keeps_its_day_and_month_words() -> None:
     text = 'Rock, a former "Saturday Night Live" comedian, spoke on Saturday. “May Day” aired. On Monday Biden left.'
     assert [n for _, n in proper_names(text)] == ["Rock", "Saturday Night Live", "May Day", "Biden"]
+
+
+def test_a_question_about_words_said_or_written_is_answered_by_the_quotation() -> None:
+    question = "Protesters who disrupted the speech held a sign saying what?"
+    assert question_kind(question) == "quote"
+    assert question_kind("What did the banner say?") == "quote"
+    assert question_kind("What did the minister say is the main risk?") != "quote"  # asks for the risk
+    assert _short(question, 'Two activists held up a flag that read "Stop the cuts now" before they left.'
+                  ) == "Stop the cuts now"
+    assert _short(question, "The activists were escorted out by security guards.") is None

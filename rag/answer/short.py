@@ -5,7 +5,8 @@
 - a distance, a span of time, money, a percentage or a count: the figure nearest the counted thing, skipping figures
   that belong to another year or period than the one asked about ("up from 40,000 last year");
 - a name or a place: the proper name the question does not already hold; when the sentence only says
-  "he" or "the retailer", the name comes from the sentence before (`named_referent`).
+  "he" or "the retailer", the name comes from the sentence before (`named_referent`);
+- a quotation ("held a sign saying what?"): the longest one the sentence holds.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: L
         return figure(sentence.text, PATTERNS[kind], question, focus, lexicon)
     if kind in ("name", "place"):
         return named_answer(sentence, question, lexicon, place=kind == "place")
+    if kind == "quote":  # the longest quotation: "a sign that read “Who voted for this?”"
+        quotes = [m.group(1).strip() for m in PATTERNS["quote"].finditer(sentence.text)]
+        return max(quotes, key=len) if quotes else None
     return None
 
 

@@ -41,6 +41,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "number": QUANTITY,
     "place": re.compile(r"\b(?:in|at|to|from|near|outside) (?:the )?[A-Z][a-z]+"),
     # Connectives that introduce a reason; which clause holds the answer is the scorer's business.
+    # A quotation: "held a sign saying what?" is answered by the words on it.
+    "quote": re.compile(r"[“\"]([^”\"]{3,}?)[”\"]"),
     "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|in response to|"
                          r"as a result|owing to|so that|after|following)\b", re.I),
 }
@@ -61,6 +63,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                          r"\b(?:in|to|from|at) (?:which|what) (?:city|country|state|town|place|region|province)\b")),
     ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
                           r"\bwhat (?:led|caused|prompted)\b")),
+    ("quote", re.compile(r"\b(?:say|says|said|saying|read|reads|reading|stating|tweeted|wrote|written|chanting|"
+                         r"chanted) what\b|\bwhat (?:did|does|do|will|would) (?:[\w’'-]+ ){1,5}?"
+                         r"(?:say|read|write|tweet|chant)\s*(?:\?|$|about\b|to\b|after\b|when\b|on\b)")),
     ("name", re.compile(rf"\b(who|whom|whose|(?:the )?name of|what is (?:his|her|their) name)\b|^\s*name\b|"
                         rf"\bwhich (?!{_AUX}\b)[a-z]+|\bwhat (?!{_AUX}\b|\w+ed\b)[a-z]+")),
 )
@@ -100,8 +105,8 @@ _SUBJECTS = frozenset("he she it they we you i the a an his her its their this t
 
 
 def question_kind(question: str) -> str | None:
-    """What the question asks for: date, distance, duration, money, percent, number, place, name, reason or
-    None.
+    """What the question asks for: date, distance, duration, money, percent, number, place, name, reason,
+    quote (the words someone said or wrote) or None.
     Read from the asking sentence (`asking_part`): a "when" in the context before it asks nothing."""
     question = asking_part(question)
     q = question.lower()
@@ -310,7 +315,7 @@ class SentenceScorer:
             return c.kind_bonus if coarse_asked or _DAY.search(text) else c.kind_weak_bonus
         if kind == "reason":  # "aims “to preserve the lives of civilians”": the quote marks are no break
             matches = [m.group(0) for m in PATTERNS[kind].finditer(_QUOTES.sub("", text))]
-        if kind in ("place", "reason"):  # softer: these patterns only hint
+        if kind in ("place", "reason", "quote"):  # softer: these patterns only hint
             return c.hint_bonus if matches else 0.0
         # A "who"/"how many"/"how far" question is not answered by a sentence without a name/number/distance.
         return c.kind_bonus if matches else -c.kind_penalty
