@@ -1,12 +1,14 @@
 """RealTimeQA on real news: our pipeline against llama-index's plain one, on 2022-2023 weeks.
 
-    python -m bench.realtimeqa export --repo CLONE [--out /work/rtqa/dev]
+    python -m bench.realtimeqa export --repo CLONE [--out /work/rtqa/dev] [--exclude OTHER/export.json]
     python -m bench.realtimeqa run [--data /work/rtqa/dev] [--ours-index DIR] [--plain-index DIR]
 
 RealTimeQA (Kasai et al., NeurIPS 2023 Datasets and Benchmarks; github.com/realtimeqa/realtimeqa_public)
 publishes each week's news quiz (`past/YYYY/DATE_qa.jsonl`) with the articles a search engine returned for
 every question (`past/YYYY/DATE_gcs.jsonl`). `export` turns chosen weeks into a folder of articles our
-loader reads and a gold file; `run` scores both pipelines on it in one run.
+loader reads and a gold file; `run` scores both pipelines on it in one run. `--exclude` skips the weeks
+of an earlier export, so the same rule draws a second, disjoint development sample: a check that what
+was tuned on the first one was not fitted to its questions.
 
 Only weeks of 2022 and 2023 are read (the development split); weeks from 2024 on are held out and this
 script refuses them. Its articles are written outside the repository and never committed.
@@ -164,10 +166,11 @@ def choose_weeks(exports: list[WeekExport]) -> list[WeekExport]:
     return sorted(chosen, key=lambda e: e.week)
 
 
-def export(repo: Path, out: Path) -> dict[str, Any]:
+def export(repo: Path, out: Path, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Write out/articles/<week>/<id>.json (one article each, URLs deduplicated across weeks) and
-    out/gold.jsonl for the chosen weeks; return a summary (also written as out/export.json)."""
-    exports = [read_week(repo, week) for week in dev_weeks(repo)]
+    out/gold.jsonl for the chosen weeks, none of `exclude` (YYYYMMDD); return a summary (also written as
+    out/export.json)."""
+    exports = [read_week(repo, week) for week in dev_weeks(repo) if week not in exclude]
     chosen = choose_weeks(exports)
     articles_dir = out / "articles"
     articles_dir.mkdir(parents=True, exist_ok=True)
@@ -188,6 +191,7 @@ def export(repo: Path, out: Path) -> dict[str, Any]:
                 f"that hold at least {MIN_WEEKS} weeks and {MIN_QUESTIONS} questions",
         "weeks": {w.week: {"asked": w.asked, "kept": len(w.gold), "articles": len(w.articles)} for w in chosen},
         "candidate_weeks": len(exports),
+        "excluded_weeks": sorted(exclude),
         "questions": len(gold),
         "articles": len(written),
     }
@@ -425,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export", help="write the dev weeks' articles and gold file")
     exp.add_argument("--repo", type=Path, required=True, help="clone (bare or not) of realtimeqa_public")
     exp.add_argument("--out", type=Path, default=DEFAULT_DATA)
+    exp.add_argument("--exclude", type=Path, action="append", default=[], metavar="EXPORT_JSON",
+                     help="skip the weeks of an earlier export (its export.json); repeatable")
     plain = sub.add_parser("plain-index", help="build (or check) the cached plain llama-index index only")
     plain.add_argument("--data", type=Path, default=DEFAULT_DATA)
     plain.add_argument("--plain-index", type=Path, default=DEFAULT_DATA.parent / "index-plain")
@@ -441,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         print(result["table_markdown"])
         print(f"\nwritten: {args.out}")
     if args.command == "export":
-        summary = export(args.repo, args.out)
+        excluded = frozenset(w for f in args.exclude for w in json.loads(f.read_text(encoding="utf-8"))["weeks"])
+        summary = export(args.repo, args.out, excluded)
         print(json.dumps(summary, indent=2))
     elif args.command == "plain-index":
         from rag.ingest.llama_embedding import MiniLMEmbedding

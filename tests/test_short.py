@@ -201,3 +201,8 @@ def test_a_question_about_words_said_or_written_is_answered_by_the_quotation() -
     assert _short(question, 'Two activists held up a flag that read "Stop the cuts now" before they left.'
                   ) == "Stop the cuts now"
     assert _short(question, "The activists were escorted out by security guards.") is None
+
+
+def test_a_captions_name_label_run_into_its_text_names_the_person_once() -> None:
+    text = "Tennis legend Serena Williams Serena Williams waves. Serena Williams Williams attends. Walla Walla won."
+    assert [n for _, n in proper_names(text)] == ["Tennis", "Serena Williams", "Serena Williams", "Walla Walla"]

@@ -121,3 +121,11 @@ def test_bad_sizes_raise_rag_error(articles: list[Article]) -> None:
         split_article(articles[0], 0, 0)
     with pytest.raises(RagError):
         split_article(articles[0], 32, 32)
+
+
+def test_a_title_before_a_name_ends_no_sentence() -> None:
+    text = ("The committee will investigate Rep. Alexandria Ocasio-Cortez. Sen. Raphael Warnock won. "
+            "Gov. Greg Abbott spoke.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The committee will investigate Rep. Alexandria Ocasio-Cortez.", "Sen. Raphael Warnock won.",
+        "Gov. Greg Abbott spoke."]

@@ -258,7 +258,9 @@ def keep_lexicon(folder: Path, settings: Settings) -> None:
 # Bump when splitting or chunk metadata change, so existing indexes are re-split on the next ingest
 # instead of silently serving chunks made by older code (2: resolved "dates" metadata, closing quotes;
 # 3: "published_day" for as_of filtering, chunks keyed by text hash in the SQLite catalogue).
-PIPELINE_VERSION = 4  # 4: sentence vectors kept at ingest
+# 4: sentence vectors kept at ingest; 5: a title before a name ("Rep.", "Sen.", "Gov.") ends no sentence.
+# Chunk texts that did not change keep their vectors: only the re-split chunks are embedded again.
+PIPELINE_VERSION = 5
 
 
 def chunk_identity(article: Article, settings: Settings) -> str:

@@ -37,12 +37,24 @@ def proper_names(text: str) -> list[tuple[int, str]]:
     runs split at titles, a story's dateline left out."""
     out = []
     for start, words in _runs(text):
+        words = _without_label(words)
         name = re.sub(r"['’]s$", "", " ".join(words))
         if start == 0 and _DATELINE.match(text, len(" ".join(words))):
             continue
         if name and not (len(words) == 1 and _DEMONYM.match(name)):
             out.append((start, name))
     return out
+
+
+def _without_label(words: list[str]) -> list[str]:
+    """A photo caption's name label run into its text ("Serena Williams Serena Williams waves", "Serena
+    Williams Williams attends") names the person once. Two-word runs stay ("Walla Walla")."""
+    half = len(words) // 2
+    if half >= 2 and len(words) % 2 == 0 and words[:half] == words[half:]:
+        return words[:half]
+    if len(words) >= 3:
+        return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    return words
 
 
 def _runs(text: str) -> list[tuple[int, list[str]]]:

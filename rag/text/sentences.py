@@ -8,8 +8,10 @@ import re
 # uppercase letter, digit or opening quote; or at a line break. Abbreviations common in news copy
 # ("U.S.", "Gen.", "Mr.") must not end a sentence.
 _END = re.compile(r"""(?:(?<=[.!?])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9]))|\n+""")
+# Titles written before a name ("Rep. Alexandria Ocasio-Cortez", "Sen. Raphael Warnock") never end one.
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|Capt|St|Jr|Sr|Prof|No|vs|etc|Jan|Feb|Mar|Apr|Jun|Jul|"
-                     r"Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z](?:\.[A-Z])*)\.$")
+                     r"Aug|Sep|Sept|Oct|Nov|Dec|Rep|Reps|Sen|Sens|Gov|Govs|Rev|Adm|Maj|Cmdr|Cpl|Pvt|Supt|Atty|"
+                     r"Hon|Msgr)|\b[A-Z](?:\.[A-Z])*)\.$")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
