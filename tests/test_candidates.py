@@ -107,6 +107,12 @@ def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
     assert question_kind("Fans who queued all night bought how many tickets?") == "number"
     assert question_kind("In which city did he live?") == "place"
     assert question_kind("He denied an affair with who?") == "name"
+    # A name asked for by "name"/"called", a place by a trailing "where?", an age by "how old".
+    assert question_kind("A storm hit the coast this week. What was its name?") == "name"
+    assert question_kind("What is the show called?") == "name"
+    assert question_kind("The rocket launched from where?") == "place"
+    assert question_kind("How old is he?") == "number"
+    assert question_kind("What does the name mean?") is None  # a meaning, not a name
     # A statement is read whole, as is a single question.
     assert asking_part("The storm hit. It was big.") == "The storm hit. It was big."
 

@@ -58,15 +58,20 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                          r"\bhow much money\b|\bwhat (?:was|is|will be) the (?:cost|price|value|fine|budget)\b")),
     ("percent", re.compile(r"\b(?:what|which) (?:percent|percentage|share|proportion)\b|\bhow many percent\b|"
                            r"\bby what percent")),
-    ("number", re.compile(r"\bhow (many|much)\b|\bnumber of\b")),
-    ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|"
+    ("number", re.compile(r"\bhow (many|much|old)\b|\bnumber of\b")),
+    ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|\bwhere\s*\?\s*$|"
                          r"\b(?:in|to|from|at) (?:which|what) (?:city|country|state|town|place|region|province)\b")),
     ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
                           r"\bwhat (?:led|caused|prompted)\b")),
     ("quote", re.compile(r"\b(?:say|says|said|saying|read|reads|reading|stating|tweeted|wrote|written|chanting|"
                          r"chanted) what\b|\bwhat (?:did|does|do|will|would) (?:[\w’'-]+ ){1,5}?"
                          r"(?:say|read|write|tweet|chant)\s*(?:\?|$|about\b|to\b|after\b|when\b|on\b)")),
-    ("name", re.compile(rf"\b(who|whom|whose|(?:the )?name of|what is (?:his|her|their) name)\b|^\s*name\b|"
+    # "What was its name?", "What is the show called?", "renamed to?": the question asks for a name.
+    ("name", re.compile(rf"\b(who|whom|whose|(?:the )?name of)\b|^\s*name\b|"
+                        r"\bwhat (?:is|was|are|were) (?:(?:the|its|his|her|their) )?(?:[\w’'-]+ ){0,3}?(?:nick)?name\b|"
+                        r"\bwhat (?:is|was|are|were) (?:it|they|he|she|(?:the|this|that) (?:[\w’'-]+ ){0,3}?[\w’'-]+) "
+                        r"called\b|"
+                        rf"\b(?:named|renamed|called|titled)(?: to| as)?\s*[?:]?\s*$|"
                         rf"\bwhich (?!{_AUX}\b)[a-z]+|\bwhat (?!{_AUX}\b|\w+ed\b)[a-z]+")),
 )
 
