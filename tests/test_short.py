@@ -206,3 +206,8 @@ def test_a_question_about_words_said_or_written_is_answered_by_the_quotation() -
 def test_a_captions_name_label_run_into_its_text_names_the_person_once() -> None:
     text = "Tennis legend Serena Williams Serena Williams waves. Serena Williams Williams attends. Walla Walla won."
     assert [n for _, n in proper_names(text)] == ["Tennis", "Serena Williams", "Serena Williams", "Walla Walla"]
+
+
+def test_an_ordinal_starts_a_name() -> None:
+    text = "The 13th Amendment to the Constitution ended slavery in 1865."
+    assert [n for _, n in proper_names(text)] == ["13th Amendment", "Constitution"]

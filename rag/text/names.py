@@ -11,8 +11,10 @@ import re
 from rag.text.normalize import fold
 
 # Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
-# A middle initial ("John F. Kennedy", "George W. Bush") continues a name when a capitalised word follows.
-_NAME = re.compile(r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
+# A middle initial ("John F. Kennedy", "George W. Bush") continues a name when a capitalised word follows;
+# an ordinal starts one ("the 13th Amendment", "the 101st Airborne Division").
+_NAME = re.compile(r"(?:\b\d{1,3}(?:st|nd|rd|th)\s+(?=[A-Z]))?"
+                   r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
                    r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.(?=\s+[A-Z])))*")
 # Words capitalised only because they start a sentence or a clause, and the names of days and months.
 _NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
