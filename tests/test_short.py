@@ -211,3 +211,8 @@ def test_a_captions_name_label_run_into_its_text_names_the_person_once() -> None
 def test_an_ordinal_starts_a_name() -> None:
     text = "The 13th Amendment to the Constitution ended slavery in 1865."
     assert [n for _, n in proper_names(text)] == ["13th Amendment", "Constitution"]
+
+
+def test_a_place_with_a_demonyms_ending_is_a_name_when_it_owns_something() -> None:
+    text = "As Mississippi's capital city went without water, Syrian officials met Iraqi ministers."
+    assert [n for _, n in proper_names(text)] == ["Mississippi"]

@@ -43,7 +43,8 @@ def proper_names(text: str) -> list[tuple[int, str]]:
         name = re.sub(r"['’]s$", "", " ".join(words))
         if start == 0 and _DATELINE.match(text, len(" ".join(words))):
             continue
-        if name and not (len(words) == 1 and _DEMONYM.match(name)):
+        # "Mississippi's capital": a word with a demonym's ending that owns something is a name ("Iraqi" never does).
+        if name and not (len(words) == 1 and _DEMONYM.match(name) and name == words[0]):
             out.append((start, name))
     return out
 
