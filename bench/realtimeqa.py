@@ -422,6 +422,17 @@ def table(result: dict[str, Any]) -> str:
 # --- command line -----------------------------------------------------------------------------------
 
 
+def _excluded_weeks(parser: argparse.ArgumentParser, files: list[Path]) -> frozenset[str]:
+    """The weeks of earlier exports (their export.json), or a usage error naming the file that is not one."""
+    weeks: set[str] = set()
+    for path in files:
+        try:
+            weeks |= set(json.loads(path.read_text(encoding="utf-8"))["weeks"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            parser.error(f"--exclude {path}: not an export.json written by `export` ({err})")
+    return frozenset(weeks)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: `export` or `run`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -447,8 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result["table_markdown"])
         print(f"\nwritten: {args.out}")
     if args.command == "export":
-        excluded = frozenset(w for f in args.exclude for w in json.loads(f.read_text(encoding="utf-8"))["weeks"])
-        summary = export(args.repo, args.out, excluded)
+        summary = export(args.repo, args.out, _excluded_weeks(parser, args.exclude))
         print(json.dumps(summary, indent=2))
     elif args.command == "plain-index":
         from rag.ingest.llama_embedding import MiniLMEmbedding

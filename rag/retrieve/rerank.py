@@ -41,10 +41,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "number": QUANTITY,
     "place": re.compile(r"\b(?:in|at|to|from|near|outside) (?:the )?[A-Z][a-z]+"),
     # Connectives that introduce a reason; which clause holds the answer is the scorer's business.
-    # A quotation: "held a sign saying what?" is answered by the words on it.
-    "quote": re.compile(r"[“\"]([^”\"]{3,}?)[”\"]"),
     "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|in response to|"
                          r"as a result|owing to|so that|after|following)\b", re.I),
+    # A quotation: "held a sign saying what?" is answered by the words on it.
+    "quote": re.compile(r"[“\"]([^”\"]{3,}?)[”\"]"),
 }
 FIGURES = ("number", "distance", "duration", "money", "percent")  # question kinds answered by a figure
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
@@ -94,6 +94,7 @@ _CONJUNCTION_WHEN = re.compile(r"(?<=[a-z,] )(?<!since )(?<!until )when\b")
 # "campaigners who disrupted ...", "a career in which he won how many titles?": a "who" right after a noun,
 # or a "which" followed by a clause's subject, is a relative pronoun; it asks for nothing.
 _RELATIVE = re.compile(r"\b([\w’'-]+) (who|which) ([a-z]+)")
+_SUBJECTS = frozenset("he she it they we you i the a an his her its their this these those".split())
 
 
 def _relative_starts(q: str) -> set[int]:
@@ -105,8 +106,6 @@ def _relative_starts(q: str) -> set[int]:
             starts.add(m.start(2))
     return starts
 
-
-_SUBJECTS = frozenset("he she it they we you i the a an his her its their this these those".split())
 
 
 def question_kind(question: str) -> str | None:

@@ -39,12 +39,13 @@ def proper_names(text: str) -> list[tuple[int, str]]:
     runs split at titles, a story's dateline left out."""
     out = []
     for start, words in _runs(text):
-        words = _without_label(words)
-        name = re.sub(r"['’]s$", "", " ".join(words))
         if start == 0 and _DATELINE.match(text, len(" ".join(words))):
             continue
+        words = _without_label(words)
+        name = re.sub(r"['’]s$", "", " ".join(words))
         # "Mississippi's capital": a word with a demonym's ending that owns something is a name ("Iraqi" never does).
-        if name and not (len(words) == 1 and _DEMONYM.match(name) and name == words[0]):
+        possessive = words[-1].endswith(("'s", "’s"))
+        if name and not (len(words) == 1 and _DEMONYM.match(name) and not possessive):
             out.append((start, name))
     return out
 
