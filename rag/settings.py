@@ -72,6 +72,9 @@ class AnswerConfig:
     redundancy_margin: float = 0.5  # ... and only those within this much of the best score
     redundancy_temperature: float = 0.05  # a vote weighs exp((score - best) / temperature)
     redundancy_weight: float = 0.2  # a sentence gains this x its best answer's value relative to the top
+    # An article's headline names what its story is about: a name in it gets this share of the article's
+    # vote (its best sentence's), as if that sentence held it (0: headlines never vote).
+    headline_vote: float = 1.0
     who_type: str = "person"  # what a "who" question is taken to ask for, as "which X" asks for X ("": none)
     type_weight: float = 3.0  # an answer's value: relative support + this x its similarity to "which X"'s X
     # ... its relative support counting 1 + this times when a sentence names it in apposition with X's

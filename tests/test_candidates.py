@@ -207,3 +207,22 @@ def test_people_words_vote_for_the_place_only_where_the_caller_lets_them() -> No
     assert answers["Iran"].support > 1.5 * before["Iran"] and answers["Iran"].support > answers["Press TV"].support
     unchanged = add_peoples(name_candidates(question, ranked, NONE, CONFIG), {}, ranked, NONE, CONFIG)
     assert {a.name: a.support for a in unchanged} == before
+
+
+def _headed(text: str, doc: str, score: float, title: str) -> Candidate:
+    passage = Passage(node=Chunk(text=text, metadata={"doc_id": doc, "title": title}), score=1.0, number=1)
+    return Candidate(passage, 0, len(text), score, 0.5, 0.5)
+
+
+def test_a_name_in_an_articles_headline_gets_that_articles_vote() -> None:
+    question = "Which state will hold a runoff for its Senate seat?"
+    ranked = [_headed("Neither candidate cleared the threshold, forcing a runoff for Herschel Walker.", "a.txt",
+                      0.7, "Georgia Senate race heads to a runoff"),
+              _headed("In Georgia, the candidate with the most votes wins the runoff.", "b.txt", 0.6, "Explainer"),
+              _headed("Herschel Walker trails in the polls.", "c.txt", 0.55, "Runoff set in Senate race")]
+    voted = {a.name: a.support for a in name_candidates(question, ranked, NONE, CONFIG)}
+    plain = {a.name: a.support for a in name_candidates(question, ranked, NONE,
+                                                         AnswerConfig(redundancy_temperature=0.1, headline_vote=0.0))}
+    assert plain["Herschel Walker"] > plain["Georgia"]  # two articles name Walker, one names Georgia
+    assert voted["Georgia"] > voted["Herschel Walker"]  # article a's headline says its story is about Georgia
+    assert voted["Georgia"] == plain["Georgia"] + 1.0  # a's vote, at its best sentence's weight

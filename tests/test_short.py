@@ -29,6 +29,9 @@ def _short(question: str, text: str, sentence: str | None = None, published: str
 def test_how_much_did_it_cost_wants_money_not_the_first_number() -> None:
     text = "Two crews worked through the night. The bridge repair cost $48 million, the city said."
     assert question_kind("how much did the bridge repair cost?") == "money"
+    assert question_kind("He signed a 9-year contract worth how much?") == "money"  # the verb before "how much"
+    assert question_kind("The average gas price fell below what price?") == "money"
+    assert question_kind("Prices rose by how much?") == "number"
     assert _short("how much did the bridge repair cost?", text, text.split(". ")[1]) == "$48 million"
     assert figure("It paid 19 million dollars for the lunch.", PATTERNS["money"], "how much", None, NONE) \
         == "19 million dollars"
@@ -216,3 +219,33 @@ def test_an_ordinal_starts_a_name() -> None:
 def test_a_place_with_a_demonyms_ending_is_a_name_when_it_owns_something() -> None:
     text = "As Mississippi's capital city went without water, Syrian officials met Iraqi ministers."
     assert [n for _, n in proper_names(text)] == ["Mississippi"]
+
+
+def test_days_and_months_are_no_names_when_possessive_or_abbreviated() -> None:
+    text = "Tuesday's runoff in Georgia follows the Nov. 3 election, Jan Smith said on Sept. 5."
+    assert [n for _, n in proper_names(text)] == ["Georgia", "Jan Smith"]
+
+
+def test_a_sentence_referring_back_to_a_bare_figure_answers_with_it() -> None:
+    text = "TODAY'S NUMBER\n\n85%\n\nThat's the percentage of rural land at high risk for wildfires."
+    sentence = "That's the percentage of rural land at high risk for wildfires."
+    assert _short("What percentage of rural land is at risk for wildfires?", text, sentence) == "85%"
+    # Only a figure standing alone is referred to; a sentence that merely follows one is not.
+    text = "Crews restored power to 85% of homes.\n\nThat's the percentage of rural land at high risk."
+    assert _short("What percentage of rural land is at risk?", text, text.split("\n\n")[1]) is None
+
+
+def test_a_person_is_named_with_the_title_the_article_styles_them_with() -> None:
+    from rag.text.names import with_style
+    text = "Florida Gov. Ron DeSantis met British Prime Minister Liz Truss, then Southwest CEO Bob Jordan."
+    assert [with_style(text, s, n) for s, n in proper_names(text)] == [
+        "Florida", "Gov. Ron DeSantis", "Prime Minister Liz Truss", "Southwest", "Bob Jordan"]
+    # A title whose first word would be cut off is left out: not "Minister Abbas Araghchi".
+    text = "It was confirmed by Foreign Minister Abbas Araghchi."
+    assert with_style(text, text.index("Abbas"), "Abbas Araghchi") == "Abbas Araghchi"
+    assert _short("Who met the governor?", "Later, President Joe Biden met the governor.") == "President Joe Biden"
+
+
+def test_a_brand_written_lower_case_first_is_a_name() -> None:
+    text = "Apple's iPhone and eBay Motors were mentioned."
+    assert [n for _, n in proper_names(text)] == ["Apple", "iPhone", "eBay Motors"]

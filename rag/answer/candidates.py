@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from rag.retrieve.rerank import Candidate
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
-from rag.text.names import derives_from, name_held, people_words, proper_names
+from rag.text.names import derives_from, name_held, people_words, proper_names, with_style
 from rag.text.tokens import lexical_tokens
 
 
@@ -67,16 +67,28 @@ def name_candidates(question: str, ranked: list[Candidate], lexicon: Lexicon,
 
 
 def _vote(answers: list[AnswerCandidate], pool: list[Candidate], lexicon: Lexicon, config: AnswerConfig) -> None:
-    """Each answer's support: the summed vote of the articles holding it, each at its best sentence."""
+    """Each answer's support: the summed vote of the articles holding it, each at its best sentence. An
+    article's headline says what its story is about, so a name in it gets `headline_vote` of the article's
+    vote even where the best sentence lacks it (headlines are never quoted, but they may vote)."""
     top = pool[0].score
+    weights = [math.exp((c.score - top) / config.redundancy_temperature) for c in pool]
     sentence_tokens = [set(lexical_tokens(c.text, lexicon)) for c in pool]
+    doc_weight: dict[str, float] = {}
+    headlines: dict[str, set[str]] = {}
+    for cand, weight in zip(pool, weights, strict=True):
+        doc = cand.passage.doc_id
+        doc_weight[doc] = max(doc_weight.get(doc, 0.0), weight)
+        if config.headline_vote and doc not in headlines:
+            headlines[doc] = set(lexical_tokens(str(cand.passage.meta.get("title") or ""), lexicon))
     for answer in answers:
         best_per_doc: dict[str, float] = {}
-        for cand, tokens in zip(pool, sentence_tokens, strict=True):
+        for cand, tokens, weight in zip(pool, sentence_tokens, weights, strict=True):
             if answer.held_by(tokens):
-                weight = math.exp((cand.score - top) / config.redundancy_temperature)
                 doc = cand.passage.doc_id
                 best_per_doc[doc] = max(best_per_doc.get(doc, 0.0), weight)
+        for doc, title in headlines.items():
+            if title and answer.held_by(title):
+                best_per_doc[doc] = max(best_per_doc.get(doc, 0.0), config.headline_vote * doc_weight[doc])
         answer.support = sum(best_per_doc.values())
 
 
@@ -186,5 +198,5 @@ def _novel_names(text: str, asked: set[str], lexicon: Lexicon) -> list[tuple[fro
             continue
         if len(name.split()) == 1 and _CLAUSE_START.search(text[:start]):
             continue  # capitalised by position only, as often as not ("Investigations are underway", ": First,")
-        out.append((tokens, name))
+        out.append((tokens, with_style(text, start, name)))  # shown as written: "President Joe Biden"
     return out

@@ -16,8 +16,8 @@ import re
 from rag.answer.conflict import Sentence, event_words, key_date
 from rag.retrieve.rerank import PATTERNS
 from rag.text.lexicon import Lexicon
-from rag.text.names import name_held, proper_names
-from rag.text.numbers import duration_text, figures_for
+from rag.text.names import name_held, proper_names, with_style
+from rag.text.numbers import duration_text, figures_for, referred_figure
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
 _PRONOUN = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
@@ -31,7 +31,8 @@ def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: L
         found = key_date(sentence, question, lexicon)
         return found.describe() if found else None
     if kind in ("distance", "duration", "money", "percent", "number"):
-        return figure(sentence.text, PATTERNS[kind], question, focus, lexicon)
+        return (figure(sentence.text, PATTERNS[kind], question, focus, lexicon)
+                or referred_figure(sentence.text, previous_sentence(sentence), PATTERNS[kind]))
     if kind in ("name", "place"):
         return named_answer(sentence, question, lexicon, place=kind == "place")
     if kind == "quote":  # the longest quotation: "a sign that read “Who voted for this?”"
@@ -100,7 +101,7 @@ def named_answer(sentence: Sentence, question: str, lexicon: Lexicon, place: boo
         shared = any(name_held(t, asked) for t in tokens)
         value = distance - (20 if len(name.split()) > 1 else 0) + (40 if shared else 0)
         if best is None or value < best[0]:
-            best = (value, name)
+            best = (value, with_style(text, start, name))
     if best is not None:
         return best[1]
     return named_referent(text, previous_sentence(sentence))

@@ -24,7 +24,7 @@ from rag.settings import AnswerConfig
 from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
-from rag.text.numbers import DISTANCE, DURATION, MONEY, PERCENT, QUANTITY, figures_for
+from rag.text.numbers import DISTANCE, DURATION, MONEY, PERCENT, QUANTITY, figures_for, referred_figure
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
@@ -55,7 +55,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"\bhow long\b(?! ago)")),
     ("money", re.compile(r"\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|priced|charge|charged|"
                          r"raise|raised|earn|earned|fine|fined|sell|sold|fund|funding|budget|money|owe|invest)|"
-                         r"\bhow much money\b|\bwhat (?:was|is|will be) the (?:cost|price|value|fine|budget)\b")),
+                         r"\bhow much money\b|\bwhat (?:was|is|will be) the (?:cost|price|value|fine|budget)\b|"
+                         r"\b(?:cost|costs|worth|paid|priced|fined|sold for|raised)\s+(?:about\s+)?how much\b|"
+                         r"\b(?:what|which) price\b")),
     ("percent", re.compile(r"\b(?:what|which) (?:percent|percentage|share|proportion)\b|\bhow many percent\b|"
                            r"\bby what percent")),
     ("number", re.compile(r"\bhow (many|much|old)\b|\bnumber of\b")),
@@ -235,21 +237,22 @@ class SentenceScorer:
         described = set(lexical_tokens(asked_for, self.lexicon)) if asked_for else set()
         weights = {t: c.type_coverage for t in described}
         out = []
-        previous: tuple[str, set[str]] = ("", set())
+        previous: tuple[str, set[str], str] = ("", set(), "")
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
             text = passage.text[s:e]
             tokens = set(lexical_tokens(text, self.lexicon))
             # A sentence often names its subject only in the sentence before ("A day later, on November 30,
             # the second largest city ... came under the control"): lend it part of that context.
-            context = previous[1] if previous[0] == passage.doc_id else set()
-            previous = (passage.doc_id, tokens)
+            same_doc = previous[0] == passage.doc_id
+            context, before = (previous[1], previous[2]) if same_doc else (set(), "")
+            previous = (passage.doc_id, tokens, text)
             if not is_quotable(text):
                 continue
             lexical = max(_coverage(q_tokens, tokens, idf, weights),
                           c.context_discount * _coverage(q_tokens, tokens | context, idf, weights))
             dense = float(np.asarray(vec) @ q_vec)
             score = (c.lexical_weight * lexical + c.dense_weight * dense
-                     + self._kind_bonus(kind, text, question, tokens)
+                     + self._kind_bonus(kind, text, question, tokens, before)
                      - (c.focus_penalty if focus and focus not in tokens else 0.0)
                      - c.rank_penalty * (passage.number - 1))
             out.append(Candidate(passage, s, e, score, lexical, dense))
@@ -289,9 +292,11 @@ class SentenceScorer:
             self._terms[question] = found
         return found
 
-    def _kind_bonus(self, kind: str | None, text: str, question: str, tokens: set[str] | None = None) -> float:
+    def _kind_bonus(self, kind: str | None, text: str, question: str, tokens: set[str] | None = None,
+                    before: str = "") -> float:
         """Reward sentences holding what the question asks for; a day beats a bare year for "when".
-        `tokens`: the sentence's lexical tokens, when the caller has them."""
+        `tokens`: the sentence's lexical tokens, when the caller has them; `before`: the sentence before it
+        in its article, whose bare figure a "That's the number of ..." sentence holds (`referred_figure`)."""
         c = self.config
         if kind is None:
             return 0.0
@@ -300,6 +305,8 @@ class SentenceScorer:
             matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
         elif kind in FIGURES:  # a figure of another year or period does not count
             matches = [m.group(0) for m in figures_for(text, PATTERNS[kind], question)]
+            referred = None if matches else referred_figure(text, before, PATTERNS[kind])
+            matches = matches or ([referred] if referred else [])
         elif kind == "place":  # "withdrew from Hama" does not say where, when the question names Hama
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if not set(lexical_tokens(m.group(0), self.lexicon)) <= asked]

@@ -12,9 +12,11 @@ from rag.text.normalize import fold
 
 # Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
 # A middle initial ("John F. Kennedy", "George W. Bush") continues a name when a capitalised word follows;
-# an ordinal starts one ("the 13th Amendment", "the 101st Airborne Division").
+# an ordinal starts one ("the 13th Amendment", "the 101st Airborne Division"); a brand may start lower case
+# ("iPhone", "eBay"), but only starts a name ("Apple's iPhone" is Apple and iPhone).
 _NAME = re.compile(r"(?:\b\d{1,3}(?:st|nd|rd|th)\s+(?=[A-Z]))?"
-                   r"(?:[A-Z][\w'’.-]*[\w])(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
+                   r"(?:[A-Z][\w'’.-]*[\w]|\b[a-z][A-Z][\w'’.-]*[\w])"
+                   r"(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
                    r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.(?=\s+[A-Z])))*")
 # Words capitalised only because they start a sentence or a clause, and the names of days and months.
 _NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
@@ -22,6 +24,8 @@ and or if when while this that these those it its he she they we i his her their
 meanwhile also earlier later last next according still yet so then now today yesterday monday tuesday
 wednesday thursday friday saturday sunday january february march april may june july august september
 october november december""".split())
+# Month abbreviations are dates only when written with their full stop ("Nov. 3"); "Jan Smith" is a name.
+_MONTH_ABBREVIATIONS = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
 # One capitalised word naming a people or a creed ("Syrian", "Islamist", "Iraqi") describes, not names.
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ese|ish|ist|ists|ic|i)$")
 
@@ -32,6 +36,20 @@ governor mayor judge justice chairman chairwoman chair director ambassador spoke
 coach king queen prince princess pope dr mr mrs ms general gen commander founder""".split())
 # A dateline opens a story: "NEW YORK —", "Washington (CNN)".
 _DATELINE = re.compile(r"\s*(?:\([A-Z][\w .]*\))?\s*[—–-]|\s*\([A-Z][\w .]*\)")
+
+
+# The titles that are part of how news names a person ("President Joe Biden", "Gov. Ron DeSantis", "Pope
+# Francis"), written right before the name; not job descriptions ("Southwest CEO Bob Jordan") nor titles
+# whose first word would be cut off ("Foreign Minister", "Attorney General").
+_STYLE_BEFORE = re.compile(r"\b((?:Vice\s+)?President|Prime\s+Minister|Senator|Sen\.|Rep\.|Representative|Gov\.|"
+                           r"Governor|Mayor|Judge|Justice|King|Queen|Prince|Princess|Pope|Dr\.|Mr\.|Mrs\.|Ms\.|Gen\.)\s+$")
+
+
+def with_style(text: str, start: int, name: str) -> str:
+    """`name` (found at `start` in `text`) with the title written right before it, as the article styles the
+    person: "President Joe Biden", "Prime Minister Liz Truss"; the name alone otherwise."""
+    match = _STYLE_BEFORE.search(text[max(0, start - 30):start])
+    return f"{match.group(1)} {name}" if match else name
 
 
 def proper_names(text: str) -> list[tuple[int, str]]:
@@ -76,7 +94,8 @@ def _runs(text: str) -> list[tuple[int, list[str]]]:
                 current.append(word)
         if current:
             runs.append((start, current))
-    kept = [(start, words) if _quoted_title(text, start, words) else _trim(start, words) for start, words in runs]
+    kept = [(start, words) if _quoted_title(text, start, words) else _trim(text, start, words)
+            for start, words in runs]
     return [(start, words) for start, words in kept if words]
 
 
@@ -90,13 +109,22 @@ def _quoted_title(text: str, start: int, words: list[str]) -> bool:
     return start > 0 and text[start - 1] in _OPEN_QUOTE and bool(_CLOSE_QUOTE.match(text, end))
 
 
-def _trim(start: int, words: list[str]) -> tuple[int, list[str]]:
-    while words and fold(words[0]) in _NOT_NAMES:
+def _trim(text: str, start: int, words: list[str]) -> tuple[int, list[str]]:
+    while words and _not_name(text, start, words[0]):
         start += len(words[0]) + 1
         words = words[1:]
-    while words and fold(words[-1]) in _NOT_NAMES:
+    while words and _not_name(text, start + len(" ".join(words[:-1])) + (1 if len(words) > 1 else 0), words[-1]):
         words = words[:-1]
     return start, words
+
+
+def _not_name(text: str, start: int, word: str) -> bool:
+    """A common word, or a day or month, possessive ("Tuesday's runoffs") or abbreviated ("Nov. 3")."""
+    bare = fold(re.sub(r"['’]s$", "", word))
+    if bare in _NOT_NAMES:
+        return True
+    end = start + len(word)
+    return bare in _MONTH_ABBREVIATIONS and text[end:end + 1] == "."
 
 
 def name_held(token: str, asked: set[str]) -> bool:

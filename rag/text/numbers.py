@@ -77,6 +77,21 @@ def figures_for(text: str, pattern: re.Pattern[str], question: str) -> list[re.M
     return found
 
 
+# "85%" on a line of its own, then "That's the percentage of rural land at risk": a newsletter's figure of
+# the day is stated bare and explained by the sentence after it, which refers back to it.
+_REFERS_BACK = re.compile(r"^\W*(?:that|this|it)(?:['’]s|\s+is|\s+was)\s+(?:the|how)\b", re.I)
+
+
+def referred_figure(text: str, previous: str, pattern: re.Pattern[str]) -> str | None:
+    """The figure `text` refers back to ("That's the number of ..."), when the sentence before it is that
+    figure alone; None otherwise."""
+    if not _REFERS_BACK.match(text):
+        return None
+    bare = previous.strip().rstrip(".")
+    match = pattern.search(bare)
+    return bare if match and match.group(0).strip() == bare and bare else None
+
+
 def _clause(text: str, start: int, end: int) -> str:
     left = max(text.rfind(p, 0, start) for p in ",;:()—") + 1
     rights = [i for i in (text.find(p, end) for p in ",;:()—") if i != -1]
