@@ -4,7 +4,8 @@
 
 Opens the index `bench/realtimeqa.py run` uses, read only (no seeds folder, no ingest), asks each gold
 question as of its quiz day and classifies the answer exactly as `bench.realtimeqa.classify` does
-(right / wrong / refused / other). `--out` writes one JSON line per question with the answer, the short
+(right / wrong / refused / other), and "short right": right, with the correct choice in the short answer that
+leads it (not only in a quote). `--out` writes one JSON line per question with the answer, the short
 answer, and where the correct choice sits: in the retrieved passages at all, and the rank of the first
 scored sentence holding it. Only the 2022-2023 export is read (see bench/realtimeqa.py).
 """
@@ -46,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         answer = assistant.ask(item.question, as_of=item.as_of)
         verdict = classify(answer, item)
         counts[verdict] = counts.get(verdict, 0) + 1
+        # The lead alone: "right" reads the whole answer (quotes included); the short answer must say it.
+        short_right = verdict == "right" and any(contains(answer.short or "", a) for a in item.answers)
+        counts["short right"] = counts.get("short right", 0) + short_right
         row = {"id": item.id, "question": item.question, "as_of": str(item.as_of), "gold": item.answers,
                "wrong_answers": item.extra.get("wrong_answers", []), "verdict": verdict,
-               "short": answer.short, "text": answer.text}
+               "short": answer.short, "short_right": short_right, "text": answer.text}
         if args.out:
             ranked = assistant._generator("extractive").rank(answer.rewritten_question or item.question,
                                                              answer.passages)
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     n = len(gold)
     print(" ".join(f"{name} {counts.get(name, 0) / n:.3f} ({counts.get(name, 0)})"
-                   for name in ("right", "wrong", "refused", "other")) + f"  n={n}")
+                   for name in ("right", "wrong", "refused", "other", "short right")) + f"  n={n}")
     if args.out:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return 0

@@ -65,6 +65,9 @@ class AnswerConfig:
     # the very head noun counts); such a best sentence is quoted with the named sentences beside it.
     describe_similarity: float = 0.5
     conflict_share: float = 0.7  # a rival date/count counts when its sentence scores this share
+    # ... and only when the two counts are within this factor of each other: outlets round and tolls grow,
+    # but "7 million miles" against "15,000 miles" are two distances, not two reports of one (0: any two).
+    conflict_ratio: float = 3.0
     part_floor: float = 0.85  # compound questions: later parts may score this share of min_support
     pair_doc_bonus: float = 0.05  # compound questions: two outlets beat one
     # Answer redundancy (rag.answer.candidates): the names the best sentences give vote, one vote per article.
@@ -75,6 +78,9 @@ class AnswerConfig:
     # An article's headline names what its story is about: a name in it gets this share of the article's
     # vote (its best sentence's), as if that sentence held it (0: headlines never vote).
     headline_vote: float = 1.0
+    # The best sentence holding the best-valued answer is quoted first when the sentence that leads after the
+    # lift holds an answer valued at least this much lower (0: the lift alone decides).
+    winner_margin: float = 0.8
     who_type: str = "person"  # what a "who" question is taken to ask for, as "which X" asks for X ("": none)
     type_weight: float = 3.0  # an answer's value: relative support + this x its similarity to "which X"'s X
     # ... its relative support counting 1 + this times when a sentence names it in apposition with X's

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import chromadb
@@ -197,20 +198,37 @@ def test_when_did_the_militants_take_aleppo_shows_both_outlets(assistant: Assist
     assert {Path(c.doc_id).stem for c in answer.citations} == {"000_0acf8dbdca9c3ed5", "002_8feaf9a31dabf8c4"}
 
 
-def test_outlets_disagreeing_on_a_count_are_both_cited(tmp_path: Path) -> None:
+def _two_wires(tmp_path: Path, second: str) -> Path:
+    """Two outlets' stories of one blast: wire A counts 20 dead; `second` is wire B's body."""
     articles = tmp_path / "articles"
     articles.mkdir()
     (articles / "wire_a.txt").write_text(
         "Blast hits market in Idlib\n\nAt least 20 people were killed in the explosion at the Idlib market on "
         "Sunday, local rescuers said. The cause of the blast is not known.\n\nSource: Wire A\n")
-    (articles / "wire_b.txt").write_text(
-        "Idlib market explosion\n\nThe explosion at the Idlib market killed 35 people, according to a monitoring "
-        "group. Dozens more were wounded.\n\nSource: Wire B\n")
+    (articles / "wire_b.txt").write_text(f"Idlib market explosion\n\n{second}\n\nSource: Wire B\n")
+    return articles
+
+
+def test_outlets_disagreeing_on_a_count_are_both_cited(tmp_path: Path) -> None:
+    articles = _two_wires(tmp_path, "The explosion at the Idlib market killed 35 people, according to a "
+                                    "monitoring group. Dozens more were wounded.")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", seeds_dir=articles, llm="extractive"))
     answer = assistant.ask("How many people were killed in the explosion at the Idlib market?")
     assert answer.text.startswith("Sources disagree"), answer.text
     assert "20" in answer.text and "35" in answer.text
     assert {c.doc_id for c in answer.citations} == {"wire_a.txt", "wire_b.txt"}
+
+
+def test_counts_of_different_magnitudes_are_two_quantities_not_a_disagreement(tmp_path: Path) -> None:
+    articles = _two_wires(tmp_path, "The explosion hit the Idlib market, where 20,000 people shop on a Sunday, "
+                                    "a monitoring group said. Dozens were wounded.")
+    settings = Settings(data_dir=tmp_path / "data", seeds_dir=articles, llm="extractive")
+    question = "How many people were killed in the explosion at the Idlib market?"
+    answer = Assistant(settings).ask(question)
+    assert answer.kind == "answer" and answer.short and answer.short.startswith("20 "), answer.text
+    # Any two counts of the thing asked about are a disagreement once the magnitude check is off.
+    loose = settings.with_(answer=replace(settings.answer, conflict_ratio=0.0))
+    assert Assistant(loose).ask(question).kind == "disagreement"
 
 
 def test_many_threads_on_one_fresh_assistant_seed_once_and_get_their_own_answers(tmp_path: Path) -> None:

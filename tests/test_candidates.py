@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rag.answer.candidates import add_peoples, mark_apposition, name_candidates, people_places, rescore, weigh
+from rag.answer.candidates import (
+    add_peoples,
+    lead_with_winner,
+    mark_apposition,
+    name_candidates,
+    people_places,
+    rescore,
+    weigh,
+)
 from rag.models import Chunk, Passage
 from rag.retrieve.rerank import Candidate, answer_type, question_kind
 from rag.settings import AnswerConfig
@@ -226,3 +234,22 @@ def test_a_name_in_an_articles_headline_gets_that_articles_vote() -> None:
     assert plain["Herschel Walker"] > plain["Georgia"]  # two articles name Walker, one names Georgia
     assert voted["Georgia"] > voted["Herschel Walker"]  # article a's headline says its story is about Georgia
     assert voted["Georgia"] == plain["Georgia"] + 1.0  # a's vote, at its best sentence's weight
+
+
+def test_the_best_valued_answer_leads_when_the_top_sentence_holds_a_much_weaker_one() -> None:
+    question = "At which awards show did the actor slap the comedian?"
+    ranked = [_sentence("The actor slapped the comedian, a former Comedy Central star, on stage.", "a.txt", 0.72),
+              _sentence("The actor slapped the comedian at the Oscars.", "b.txt", 0.64),
+              _sentence("The Oscars telecast went on after the slap.", "c.txt", 0.62),
+              _sentence("Millions saw the slap at the Oscars live.", "d.txt", 0.60)]
+    answers = weigh(name_candidates(question, ranked, NONE, CONFIG), CONFIG)
+    for answer in answers:  # what an embedder would say about "awards show"
+        answer.fit = 0.66 if answer.name == "Oscars" else 0.35
+    answers = weigh(answers, CONFIG)
+    order = rescore(ranked, answers, NONE, CONFIG)
+    assert order[0][2].name == "Comedy Central"  # the capped lift leaves the restatement first
+    led = lead_with_winner(order, answers, margin=0.8)
+    assert led[0][2] is answers[0] and answers[0].name == "Oscars"
+    assert sorted(id(c) for _, c, _ in led) == sorted(id(c) for _, c, _ in order)  # only the order changed
+    assert lead_with_winner(order, answers, margin=0.0) == order  # off
+    assert lead_with_winner(order, answers, margin=answers[0].value) == order  # the gap is under the margin

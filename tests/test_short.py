@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rag.answer.short import figure, named_answer, named_referent, short_answer
 from rag.models import Answer, Chunk, Passage
-from rag.retrieve.rerank import PATTERNS, Candidate, is_quotable, question_kind
+from rag.retrieve.rerank import PATTERNS, Candidate, counted_noun, is_quotable, question_kind
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
 
@@ -249,3 +249,14 @@ def test_a_person_is_named_with_the_title_the_article_styles_them_with() -> None
 def test_a_brand_written_lower_case_first_is_a_name() -> None:
     text = "Apple's iPhone and eBay Motors were mentioned."
     assert [n for _, n in proper_names(text)] == ["Apple", "iPhone", "eBay Motors"]
+
+
+def test_a_count_is_read_before_the_noun_it_counts_the_head_of_the_asked_phrase() -> None:
+    text = "Artemis II will carry four as-yet-unnamed astronauts on an eight-to-ten day mission around the Moon."
+    question = "How many astronauts will fly the mission?"
+    assert figure(text, PATTERNS["number"], question, "astronaut", NONE) == "four as-yet-unnamed astronauts"
+    # What is counted is the asked phrase's head, its last plural, not its first word.
+    assert counted_noun("how many asylum applications are pending?", NONE) == "application"
+    assert counted_noun("He won how many Grand Slam singles titles?", NONE) == "titl"
+    assert counted_noun("how many people attended the festival?", NONE) == "peopl"  # no plural s: the first
+    assert counted_noun("when did it open?", NONE) is None

@@ -17,7 +17,7 @@ from rag.models import Passage
 from rag.retrieve.rerank import event_words
 from rag.text.dates import DateMention, format_resolved, is_comparison_point, resolve_dates
 from rag.text.lexicon import Lexicon
-from rag.text.numbers import number_value
+from rag.text.numbers import count_distance, number_value
 from rag.text.tokens import lexical_tokens
 
 
@@ -156,7 +156,7 @@ def key_number(sentence: Sentence, pattern: re.Pattern[str], focus: str | None, 
         spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
         if not spots:
             return None
-        match = min(matches, key=lambda m: min(abs(m.start() - s) for s in spots))
+        match = min(matches, key=lambda m: count_distance(m, spots))
     else:
         match = matches[0]
     value = number_value(match.group(0))
@@ -164,7 +164,8 @@ def key_number(sentence: Sentence, pattern: re.Pattern[str], focus: str | None, 
 
 
 def number_conflict(best: Sentence, ranked: list[Sentence], pattern: re.Pattern[str], focus: str | None,
-                    lexicon: Lexicon, min_score: float) -> tuple[KeyNumber, Sentence, KeyNumber] | None:
+                    lexicon: Lexicon, min_score: float, max_ratio: float = 0.0
+                    ) -> tuple[KeyNumber, Sentence, KeyNumber] | None:
     """Another article's sentence, nearly as relevant, that gives a different count for the same thing.
 
     Only sentences that name the counted thing ("people" in "how many people") take part, so two different
@@ -177,6 +178,15 @@ def number_conflict(best: Sentence, ranked: list[Sentence], pattern: re.Pattern[
         if other.passage.source_key == best.passage.source_key or other.score < min_score:
             continue
         theirs = key_number(other, pattern, focus, lexicon)
-        if theirs is not None and theirs.value != mine.value:
+        if theirs is not None and theirs.value != mine.value and _comparable(mine.value, theirs.value, max_ratio):
             return mine, other, theirs
     return None
+
+
+def _comparable(a: float, b: float, max_ratio: float) -> bool:
+    """Whether two counts may be two reports of one quantity: outlets round, and tolls grow as a story
+    unfolds, but "7 million miles" and "15,000 miles" are two different distances (`max_ratio` 0: any)."""
+    if not max_ratio:
+        return True
+    low, high = sorted((abs(a), abs(b)))
+    return low > 0 and high / low <= max_ratio

@@ -15,6 +15,7 @@ from dataclasses import replace
 from rag.answer.candidates import (
     AnswerCandidate,
     add_peoples,
+    lead_with_winner,
     mark_apposition,
     name_candidates,
     people_places,
@@ -68,7 +69,7 @@ class ExtractiveGenerator:
                 return self._disagreement(question, passages, ranked[0], *conflict)
         if kind in FIGURES:
             counted = number_conflict(ranked[0], ranked, PATTERNS[kind], self.scorer.focus(question),
-                                      self.lexicon, rival_floor)
+                                      self.lexicon, rival_floor, self.config.conflict_ratio)
             if counted:
                 return self._disagreement(question, passages, ranked[0], *counted)
         winner = None
@@ -169,7 +170,8 @@ class ExtractiveGenerator:
                 answer.fit = float(vec @ kind_vec)
             mark_apposition(answers, ranked, asked_for, self.config)
         answers = weigh(answers, self.config)
-        rescored = rescore(ranked, answers, self.lexicon, self.config)
+        rescored = lead_with_winner(rescore(ranked, answers, self.lexicon, self.config), answers,
+                                    self.config.winner_margin)
         head = [c for _, c, _ in rescored]
         return head + ranked[len(head):], rescored[0][2]
 

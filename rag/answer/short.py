@@ -17,7 +17,7 @@ from rag.answer.conflict import Sentence, event_words, key_date
 from rag.retrieve.rerank import PATTERNS
 from rag.text.lexicon import Lexicon
 from rag.text.names import name_held, proper_names, with_style
-from rag.text.numbers import duration_text, figures_for, referred_figure
+from rag.text.numbers import count_distance, duration_text, figures_for, referred_figure
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
 _PRONOUN = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
@@ -49,7 +49,7 @@ def figure(text: str, pattern: re.Pattern[str], question: str, focus: str | None
     if focus:
         spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
         if spots:
-            matches.sort(key=lambda m: min(abs(m.start() - s) for s in spots))
+            matches.sort(key=lambda m: count_distance(m, spots))
     if pattern is PATTERNS["duration"]:
         return duration_text(matches[0])  # "her 20-year sentence" answers "how long" as "20 years"
     if pattern is not PATTERNS["number"]:

@@ -10,6 +10,7 @@ Every weight lives in `rag.settings.AnswerConfig`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -46,6 +47,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     # A quotation: "held a sign saying what?" is answered by the words on it.
     "quote": re.compile(r"[“\"]([^”\"]{3,}?)[”\"]"),
 }
+_WORD = re.compile(r"[\w’'-]+")
 FIGURES = ("number", "distance", "duration", "money", "percent")  # question kinds answered by a figure
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -108,6 +110,23 @@ def _relative_starts(q: str) -> set[int]:
             starts.add(m.start(2))
     return starts
 
+
+
+def counted_noun(question: str, lexicon: Lexicon) -> str | None:
+    """The lexical token of the thing counted in "how many X" / "number of X", or None. It is the head of the
+    noun phrase, its last plural before a function word: "asylum applications are pending" counts
+    applications, "Grand Slam singles titles" titles. Without a plural ("people attended"), the first word,
+    since a verb may follow the noun unmarked."""
+    match = re.search(r"\b(?:how many|how much|number of)\s+(.+)", question, re.I)
+    if not match:
+        return None
+    phrase = list(itertools.takewhile(lambda w: w.lower() not in STOPWORDS, _WORD.findall(match.group(1))))
+    plurals = [w for w in phrase if w.lower().endswith("s") and not w.lower().endswith("ss")]
+    for word in ([plurals[-1]] if plurals else []) + phrase[:1]:
+        if tokens := lexical_tokens(word, lexicon):
+            return tokens[0]
+    tokens = lexical_tokens(match.group(1), lexicon)
+    return tokens[0] if tokens else None
 
 
 def question_kind(question: str) -> str | None:
@@ -273,9 +292,7 @@ class SentenceScorer:
 
     def focus(self, question: str) -> str | None:
         """The thing counted in "how many X" / "number of X": a sentence without X cannot answer it."""
-        match = re.search(r"\b(?:how many|how much|number of)\s+(.+)", question, re.I)
-        tokens = lexical_tokens(match.group(1), self.lexicon) if match else []
-        return tokens[0] if tokens else None
+        return counted_noun(question, self.lexicon)
 
     def vectors(self, texts: list[str]) -> list[np.ndarray]:
         """Unit vectors of `texts` (cached like the sentences'): the answerer compares answer names with
