@@ -184,10 +184,13 @@ def lead_with_winner(rescored: list[tuple[float, Candidate, AnswerCandidate | No
     holds another answer, worth at least `margin` less (0: never). The lift `rescore` gives is capped, so a
     sentence scoring well on the question's words can still outrank every sentence holding the answer the
     articles agree on; the short answer is read from the first sentence, so it should be that answer."""
-    if not margin or not rescored or not answers or rescored[0][2] in (None, answers[0]):
+    if not margin or not rescored or not answers:
+        return rescored
+    leading = rescored[0][2]
+    if leading is None or leading is answers[0]:
         return rescored  # a sentence naming no answer may describe it ("the retailer"): left to the caller
     first = next((i for i, (_, _, a) in enumerate(rescored) if a is answers[0]), None)
-    if first is None or answers[0].value - rescored[0][2].value < margin:
+    if first is None or answers[0].value - leading.value < margin:
         return rescored
     return [rescored[first]] + rescored[:first] + rescored[first + 1:]
 

@@ -98,12 +98,11 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[left:min(rights) if rights else len(text)]
 
 
-def count_distance(match: re.Match[str], spots: list[int], after_weight: float = 3.0) -> float:
-    """How far a figure is from the nearest mention of the counted thing (word starts in `spots`). English
-    puts a count before its noun ("four as-yet-unnamed astronauts on an eight-day mission": four counts the
-    astronauts), so a figure after the noun is `after_weight` times farther than its characters say."""
-    return min(((s - match.end()) if match.end() <= s else after_weight * (match.start() - s) for s in spots),
-               default=0.0)
+def count_distance(match: re.Match[str], spots: list[int]) -> float:
+    """How far a figure is from the nearest mention of the counted thing (word starts in `spots`), measured
+    from the figure's end when it stands before the noun, as a count does in English ("four as-yet-unnamed
+    astronauts on an eight-day mission": four counts the astronauts, eight the days)."""
+    return min(((s - match.end()) if match.end() <= s else (match.start() - s) for s in spots), default=0.0)
 
 
 def number_value(text: str) -> float | None:
