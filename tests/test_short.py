@@ -260,3 +260,14 @@ def test_a_count_is_read_before_the_noun_it_counts_the_head_of_the_asked_phrase(
     assert counted_noun("He won how many Grand Slam singles titles?", NONE) == "titl"
     assert counted_noun("how many people attended the festival?", NONE) == "peopl"  # no plural s: the first
     assert counted_noun("when did it open?", NONE) is None
+
+
+def test_a_title_word_closing_a_name_is_a_surname() -> None:
+    def names(text: str) -> list[str]:
+        return [n for _, n in proper_names(text)]
+
+    assert names("Yankees slugger Aaron Judge hit his 61st home run.") == ["Yankees", "Aaron Judge"]
+    assert names("Southwest CEO Bob Jordan apologised.") == ["Southwest", "Bob Jordan"]
+    assert names("Oregon Gov. Kate Brown spoke.") == ["Oregon", "Kate Brown"]
+    assert names("He met the Ukrainian President on Monday.") == []  # a people word and a title name no one
+    assert names("Tesla and SpaceX CEO said no.") == ["Tesla and SpaceX"]  # an abbreviation stays a title

@@ -84,8 +84,15 @@ def _runs(text: str) -> list[tuple[int, list[str]]]:
     for match in _NAME.finditer(text):
         start = match.start()
         current: list[str] = []
-        for word in match.group(0).split():
-            if fold(word).rstrip(".") in _TITLES:
+        words = match.group(0).split()
+        for i, word in enumerate(words):
+            # A title word closing a run after a given name is a surname ("Aaron Judge", "Stephen King",
+            # "Burger King"), unless the run names a people ("the Ukrainian President").
+            # Abbreviations ("Gov.", "CEO", "Mrs") stay titles.
+            surname = (i == len(words) - 1 and bool(current) and len(word) >= 4 and word[1:].islower()
+                       and text[match.end():match.end() + 1] != "."
+                       and not _DEMONYM.match(current[-1]) and fold(current[-1]).rstrip(".") not in _TITLES)
+            if fold(word).rstrip(".") in _TITLES and not surname:
                 if current:
                     runs.append((start, current))
                 start += len(" ".join(current)) + len(word) + (2 if current else 1)
