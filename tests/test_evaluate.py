@@ -85,6 +85,13 @@ def test_contains_respects_word_boundaries_and_hyphens():
         contains("text", " - ")
 
 
+def test_contains_drops_articles_as_squad_and_alce_do():
+    assert contains("arrested in the Bahamas", "Bahamas")
+    assert contains("Bankman-Fried was arrested in Bahamas", "The Bahamas")
+    assert not contains("the theatre", "theatre district")
+    assert contains("a", "A")  # an answer of articles alone is still matched, not emptied
+
+
 def test_answer_correct_any_alias_and_all_entries_with_alternatives():
     assert answer_correct(item(), "The army left Hama on 5 December [1].")
     assert not answer_correct(item(), "The army left Hama on 15 December [1].")

@@ -37,13 +37,23 @@ from rag.text.normalize import normalize
 # ------------------------------------------------------------------------------------ answer matching
 
 
+_ARTICLES = frozenset(("a", "an", "the"))
+
+
+def _squad_tokens(text: str) -> list[str]:
+    """SQuAD's and ALCE's `normalize_answer` as tokens: normalised, punctuation and hyphens as word breaks,
+    the articles a/an/the dropped."""
+    return [w for w in re.findall(r"\w+", normalize(text)) if w not in _ARTICLES]
+
+
 def _words(text: str) -> str:
-    """Normalised text as space-joined word tokens: punctuation and hyphens become word breaks."""
-    return " ".join(re.findall(r"\w+", normalize(text)))
+    """`_squad_tokens` space-joined ("The Bahamas" is said by "Bahamas"); a text of articles alone keeps them."""
+    return " ".join(_squad_tokens(text) or re.findall(r"\w+", normalize(text)))
 
 
 def contains(text: str, phrase: str) -> bool:
-    """True when `phrase` occurs in `text` after normalising both, on word boundaries ("5" is not in "15")."""
+    """True when `phrase` occurs in `text` after normalising both (`_words`), on word boundaries ("5" is not
+    in "15")."""
     needle = _words(phrase)
     if not needle:
         raise ValueError(f"cannot match an empty answer string: {phrase!r}")
@@ -85,14 +95,6 @@ def gold_strings(item: GoldItem) -> list[str]:
     if item.answers_all:
         refs.append(" ".join(entry.split("|")[0] for entry in item.answers_all))
     return refs
-
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-def _squad_tokens(text: str) -> list[str]:
-    text = re.sub(r"[^\w\s]", " ", normalize(text))
-    return _ARTICLES.sub(" ", text).split()
 
 
 def token_f1(prediction: str, gold: str | Sequence[str]) -> float:
