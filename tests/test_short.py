@@ -271,3 +271,30 @@ def test_a_title_word_closing_a_name_is_a_surname() -> None:
     assert names("Oregon Gov. Kate Brown spoke.") == ["Oregon", "Kate Brown"]
     assert names("He met the Ukrainian President on Monday.") == []  # a people word and a title name no one
     assert names("Tesla and SpaceX CEO said no.") == ["Tesla and SpaceX"]  # an abbreviation stays a title
+
+
+def test_a_since_cloze_asks_for_the_date_counted_from() -> None:
+    from rag.retrieve.rerank import SentenceScorer, asks_since
+    from rag.settings import AnswerConfig
+
+    question = "Mauna Loa, the largest active volcano, erupted this week for the first time since:"
+    assert question_kind(question) == "date" and asks_since(question)
+    assert asks_since("Since when has she led the party?")
+    assert not asks_since("He has led the party since 2017. Who replaced him?")
+    config = AnswerConfig()
+    scorer = SentenceScorer(None, NONE, config)  # type: ignore[arg-type]
+    counted_from = "The volcano erupted on Sunday for the first time since 1984, officials said."
+    day_only = "The eruption started late on Sunday, November 27, on the Big Island."
+    assert scorer._kind_bonus("date", counted_from, question) == config.kind_bonus
+    assert scorer._kind_bonus("date", day_only, question) == -config.date_penalty
+    assert _short(question, counted_from, published="2022-11-29") == "1984"
+    populous = "It has been the most populous nation since at least 1950, and has not shrunk since 1961."
+    assert _short("It has been the world's most populous nation since at least:", populous) == "1950"
+    assert _short("It has not shrunk since:", populous) == "1961"  # the clause the question speaks of
+
+
+def test_since_at_least_is_a_year_but_at_least_is_not() -> None:
+    from rag.text.dates import resolve_dates
+
+    text = "It has led since at least 1950, and at least 2000 people came."
+    assert [m.expression for m in resolve_dates(text, None)] == ["1950"]

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Protocol
 
 from rag.models import Passage
-from rag.retrieve.rerank import event_words
+from rag.retrieve.rerank import asks_since, event_words, since_date
 from rag.text.dates import DateMention, format_resolved, is_comparison_point, resolve_dates
 from rag.text.lexicon import Lexicon
 from rag.text.numbers import count_distance, number_value
@@ -77,8 +77,15 @@ def published(passage: Passage) -> date | None:
 def key_date(sentence: Sentence, question: str, lexicon: Lexicon) -> KeyDate | None:
     """The date mention in the sentence nearest the question's words (day-precise mentions first)."""
     pub = published(sentence.passage)
-    mentions = [m for m in resolve_dates(sentence.text, pub)
-                if (m.granularity != "year" or m.resolved) and not is_comparison_point(sentence.text, m.start)]
+    mentions = [m for m in resolve_dates(sentence.text, pub) if m.granularity != "year" or m.resolved]
+    if asks_since(question):  # "the first time since:" asks for the date compared with itself
+        mentions = [m for m in mentions if since_date(sentence.text, m.start)]
+        # "since at least:" is answered by "since at least 1950", not by "since 1961" in the same sentence
+        qualified = [m for m in mentions if re.search(r"\bat\s+least\s+(?:the\s+)?$", sentence.text[:m.start])]
+        if qualified and re.search(r"\bat\s+least\s*:?\s*$", question):
+            mentions = qualified
+    else:
+        mentions = [m for m in mentions if not is_comparison_point(sentence.text, m.start)]
     if not mentions:
         return None
     q_tokens = set(lexical_tokens(question, lexicon))

@@ -52,7 +52,7 @@ FIGURES = ("number", "distance", "duration", "money", "percent")  # question kin
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\b(when|what (?:day|date|year|month|time)|which (?:day|date|year|month)|since when|"
-                        r"how long ago)\b")),
+                        r"how long ago)\b|\bsince(?: at least)?\s*:\s*$")),
     ("distance", re.compile(r"\bhow (far|close|distant)\b|\bdistance\b|\bkilomet")),
     ("duration", re.compile(r"\bhow long\b(?! ago)")),
     ("money", re.compile(r"\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|priced|charge|charged|"
@@ -146,6 +146,23 @@ def question_kind(question: str) -> str | None:
     if found:
         return min(found)[2]
     return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
+
+
+_SINCE = re.compile(r"\bsince\s+when\b|\bsince(?:\s+at\s+least)?\s*:\s*$", re.I)
+
+
+def asks_since(question: str) -> bool:
+    """Whether the question asks since when ("... for the first time since:", "since when has ..."): its
+    answer is the date a sentence compares with ("the first time since 1984"), which other date questions
+    pass over."""
+    return bool(_SINCE.search(asking_part(question)))
+
+
+def since_date(text: str, start: int) -> bool:
+    """Whether the date expression at `start` is what the text counts from ("since 2006", "since at least
+    1950", "since March 2020")."""
+    return bool(re.search(r"\bsince(?:\s+at\s+least)?\s+(?:the\s+)?$", text[:start], re.I)
+                or re.match(r"since\b", text[start:], re.I))
 
 
 def event_words(question: str, lexicon: Lexicon) -> set[str]:
@@ -330,6 +347,9 @@ class SentenceScorer:
         else:
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if kind != "date" or not is_comparison_point(text, m.start())]
+        if kind == "date" and asks_since(question):  # only a "since ..." date answers "since when"
+            return c.kind_bonus if any(since_date(text, m.start()) for m in PATTERNS[kind].finditer(text)) \
+                else -c.date_penalty
         if kind == "date":  # news dates events to the day, unless the question asks for a year or month
             if not matches:
                 return -c.date_penalty

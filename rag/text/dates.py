@@ -162,8 +162,10 @@ _MENTION = re.compile("|".join([
     rf"(?P<year>\b{YEAR}\b)",
 ]))
 # A bare year needs a word before it that makes it one; "and"/"or"/"to" only after another year
-# ("since 2011 and 2012"), so "and 2000 fighters" is a count.
-_YEAR_CONTEXT = re.compile(rf"(?:\b(?:in|since|until|till|by|from|of|the|before|after|early|late|mid|during|"
+# ("since 2011 and 2012"), so "and 2000 fighters" is a count; "since at least 1950" is a year, "at least
+# 2000 people" a count.
+_YEAR_CONTEXT = re.compile(rf"(?:\bsince\s+at\s+least|"
+                           rf"\b(?:in|since|until|till|by|from|of|the|before|after|early|late|mid|during|"
                            rf"between|through|around|spring|summer|autumn|fall|winter)|"
                            rf"\b{YEAR},?\s+(?:and|or|to))\s+$", re.IGNORECASE)
 _OFFSET_JOIN = re.compile(r"^,?\s*(?:on\s+|in\s+)?$", re.IGNORECASE)
