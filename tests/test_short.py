@@ -298,3 +298,16 @@ def test_since_at_least_is_a_year_but_at_least_is_not() -> None:
 
     text = "It has led since at least 1950, and at least 2000 people came."
     assert [m.expression for m in resolve_dates(text, None)] == ["1950"]
+
+
+def test_a_statement_to_complete_is_answered_by_what_the_sentence_writes_next() -> None:
+    record = "The record was previously held by Roger Maris, who hit 61 in 1961."
+    assert question_kind("Judge broke an American League record previously held by:") is None
+    assert _short("Judge broke an American League record previously held by:", record) == "Roger Maris"
+    assert _short("After no winner, the top prize ballooned to:", "The jackpot ballooned to $1.02 billion.") \
+        == "$1.02 billion"
+    assert _short("Fenrir is the tallest cat. He measures:", "Fenrir measures 18.83 inches tall.") == "18.83 inches"
+    assert _short("He was known as:", "He was known as the “Man of the Hole” by officials.") == "Man of the Hole"
+    assert _short("She was a special assistant to:", "She was an assistant to President Donald Trump.") \
+        == "President Donald Trump"
+    assert _short("He was known as:", "Officials said little about the man.") is None  # no continuation

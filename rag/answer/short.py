@@ -6,7 +6,9 @@
   that belong to another year or period than the one asked about ("up from 40,000 last year");
 - a name or a place: the proper name the question does not already hold; when the sentence only says
   "he" or "the retailer", the name comes from the sentence before (`named_referent`);
-- a quotation ("held a sign saying what?"): the longest one the sentence holds.
+- a quotation ("held a sign saying what?"): the longest one the sentence holds;
+- a statement to complete ("... a record previously held by:"): what the sentence writes after the
+  statement's last words ("previously held by Roger Maris"), a figure or a name when one starts there.
 """
 
 from __future__ import annotations
@@ -38,7 +40,48 @@ def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: L
     if kind == "quote":  # the longest quotation: "a sign that read “Who voted for this?”"
         quotes = [m.group(1).strip() for m in PATTERNS["quote"].finditer(sentence.text)]
         return max(quotes, key=len) if quotes else None
+    if kind is None and question.rstrip().endswith(":"):
+        return continuation(sentence.text, question, lexicon)
     return None
+
+
+_QUOTED_START = re.compile(r"[\"“‘']([^\"”’']{2,60})[\"”’']")
+
+
+def continuation(text: str, question: str, lexicon: Lexicon) -> str | None:
+    """What `text` writes right after the last words of a statement to complete ("The record was previously
+    held by:" -> "Roger Maris" in "previously held by Roger Maris, who ..."): the figure or name that starts
+    there, a quotation, or the words up to the clause's end (at most six). The last two words are matched
+    first, then the last one alone when it occurs once; None when the sentence does not continue them."""
+    words = re.findall(r"[\w’'-]+", question.rstrip().rstrip(":"))
+    for anchor in ([" ".join(words[-2:])] if len(words) >= 2 else []) + words[-1:]:
+        found = list(re.finditer(rf"\b{re.escape(anchor)}\b", text, re.I))
+        if len(found) == 1 or (found and " " in anchor):
+            rest = text[found[0].end():].lstrip()
+            return _leading_answer(rest, lexicon)
+    return None
+
+
+def _leading_answer(rest: str, lexicon: Lexicon) -> str | None:
+    """The answer a continuation starts with (see `continuation`)."""
+    if not rest or not rest[0].isalnum() and rest[0] not in "$£€\"“‘'":
+        return None
+    for kind in ("money", "percent", "distance", "number"):
+        figure_match = PATTERNS[kind].match(rest)
+        if figure_match and figure_match.group(0).strip():
+            return _with_unit(rest, figure_match, None, lexicon) if kind == "number" else figure_match.group(0).strip()
+    quoted = _QUOTED_START.match(re.sub(r"^(?i:the|a|an)\s+", "", rest))
+    if quoted:
+        return quoted.group(1).strip(" ,.")
+    names = proper_names(rest)
+    if names:  # a name right there, after at most an article ("the Netherlands") or a title ("President")
+        start, name = names[0]
+        styled = with_style(rest, start, name)
+        if re.fullmatch(r"(?:(?i:the|a|an)\s+)?", rest[:start]) or rest[:start].strip() == styled[:-len(name)].strip():
+            return styled
+    clause = re.split(r"[,;:.()—–]|\s(?:and|but|which|who|after|before|when|while)\s", rest, maxsplit=1)[0]
+    kept = clause.split()[:6]
+    return " ".join(kept) if kept else None
 
 
 def figure(text: str, pattern: re.Pattern[str], question: str, focus: str | None, lexicon: Lexicon) -> str | None:
