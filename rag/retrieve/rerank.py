@@ -50,9 +50,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 _WORD = re.compile(r"[\w’'-]+")
 FIGURES = ("number", "distance", "duration", "money", "percent")  # question kinds answered by a figure
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
+# "... for the first time since:", "since at least:": a statement to complete that asks since when.
+_SINCE_CLOZE = r"\bsince(?:\s+at\s+least)?\s*:\s*$"
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\b(when|what (?:day|date|year|month|time)|which (?:day|date|year|month)|since when|"
-                        r"how long ago)\b|\bsince(?: at least)?\s*:\s*$")),
+                        r"how long ago)\b|" + _SINCE_CLOZE)),
     ("distance", re.compile(r"\bhow (far|close|distant)\b|\bdistance\b|\bkilomet")),
     ("duration", re.compile(r"\bhow long\b(?! ago)")),
     ("money", re.compile(r"\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|priced|charge|charged|"
@@ -148,7 +150,7 @@ def question_kind(question: str) -> str | None:
     return "name" if not question.rstrip().endswith("?") and CLOZE.search(question) else None
 
 
-_SINCE = re.compile(r"\bsince\s+when\b|\bsince(?:\s+at\s+least)?\s*:\s*$", re.I)
+_SINCE = re.compile(r"\bsince\s+when\b|" + _SINCE_CLOZE, re.I)
 
 
 def asks_since(question: str) -> bool:
@@ -335,6 +337,9 @@ class SentenceScorer:
         if kind is None:
             return 0.0
         asked, events = self._question_terms(question)
+        if kind == "date" and asks_since(question):  # only a "since ..." date answers "since when"
+            return c.kind_bonus if any(since_date(text, m.start()) for m in PATTERNS[kind].finditer(text)) \
+                else -c.date_penalty
         if kind == "name":  # a name the question does not already hold
             matches = [n for _, n in proper_names(text) if not set(lexical_tokens(n, self.lexicon)) <= asked]
         elif kind in FIGURES:  # a figure of another year or period does not count
@@ -347,9 +352,6 @@ class SentenceScorer:
         else:
             matches = [m.group(0) for m in PATTERNS[kind].finditer(text)
                        if kind != "date" or not is_comparison_point(text, m.start())]
-        if kind == "date" and asks_since(question):  # only a "since ..." date answers "since when"
-            return c.kind_bonus if any(since_date(text, m.start()) for m in PATTERNS[kind].finditer(text)) \
-                else -c.date_penalty
         if kind == "date":  # news dates events to the day, unless the question asks for a year or month
             if not matches:
                 return -c.date_penalty
