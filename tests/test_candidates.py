@@ -217,6 +217,37 @@ def test_people_words_vote_for_the_place_only_where_the_caller_lets_them() -> No
     assert {a.name: a.support for a in unchanged} == before
 
 
+def test_a_people_word_that_is_itself_a_candidate_gives_way_to_its_better_fitting_place() -> None:
+    """"Cuban legislators ..." for "which nation": the people word is a name candidate of its own, and the
+    place the articles name fits "nation" better, though below `people_fit`: the answer is Cuba, not "Cuban"."""
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+
+    fits = {"nation": 1.0, "Cuba": 0.4, "Cuban": 0.2, "Ireland": 0.45}
+
+    class Scorer:  # what an embedder says: a place fits "nation" better than its people's adjective
+        lexicon, config = NONE, AnswerConfig()
+
+        def vectors(self, texts: list[str]) -> list[np.ndarray]:
+            out = []
+            for t in texts:
+                f = fits.get(t, 0.1)
+                out.append(np.array([f, (1.0 - f * f) ** 0.5]))
+            return out
+
+    ranked = [_sentence("On Sunday Cuban voters approved the new family code in a referendum.", "a.txt", 0.70),
+              _sentence("The code passed with 67% of the vote, Cuban officials said.", "b.txt", 0.69),
+              _sentence("In 2015 Ireland voted in a referendum.", "c.txt", 0.60),
+              _sentence("The vote in Cuba was held on Sunday.", "d.txt", 0.40)]
+    generator = ExtractiveGenerator(Scorer())  # type: ignore[arg-type]
+    _, winner = generator._by_redundancy("Which nation legalized same-sex marriage in a referendum?", ranked)
+    assert winner is not None and winner.name == "Cuba"
+    fits["Cuba"] = 0.1  # a place that fits no better than the people word stands for nothing
+    _, winner = generator._by_redundancy("Which nation legalized same-sex marriage in a referendum?", ranked)
+    assert winner is not None and winner.name != "Cuba"
+
+
 def _headed(text: str, doc: str, score: float, title: str) -> Candidate:
     passage = Passage(node=Chunk(text=text, metadata={"doc_id": doc, "title": title}), score=1.0, number=1)
     return Candidate(passage, 0, len(text), score, 0.5, 0.5)

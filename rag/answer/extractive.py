@@ -161,10 +161,7 @@ class ExtractiveGenerator:
         if asked_for:  # "which currency": a currency's name sits nearer the word than a central bank's
             places = people_places(question, ranked, self.lexicon, self.config)
             if places and self.config.people_fit:  # "which country's lawmakers": "Iranian lawmakers" says Iran
-                kind_vec, *vecs = self.scorer.vectors([asked_for, *places])
-                fitting = {p: ws for (p, ws), vec in zip(places.items(), vecs, strict=True)
-                           if float(vec @ kind_vec) >= self.config.people_fit}
-                answers = add_peoples(answers, fitting, ranked, self.lexicon, self.config)
+                answers = self._with_peoples(asked_for, answers, places, ranked)
             kind_vec, *vecs = self.scorer.vectors([asked_for] + [a.name for a in answers])
             for answer, vec in zip(answers, vecs, strict=True):
                 answer.fit = float(vec @ kind_vec)
@@ -174,6 +171,23 @@ class ExtractiveGenerator:
                                     self.config.winner_margin)
         head = [c for _, c, _ in rescored]
         return head + ranked[len(head):], rescored[0][2]
+
+    def _with_peoples(self, asked_for: str, answers: list[AnswerCandidate], places: dict[str, set[str]],
+                      ranked: list[Candidate]) -> list[AnswerCandidate]:
+        """`answers` with the places that people words of the pool stand for (`add_peoples`): a place that
+        fits the asked-for noun by `people_fit`, or one whose people word is itself a candidate and fits
+        it less ("Cuban" for "which nation": the articles' Cuba says it better). A people word that now
+        stands for its place is no longer an answer of its own."""
+        key_of = {a.key: a for a in answers}
+        word_keys = {w: frozenset(lexical_tokens(w, self.lexicon)) for ws in places.values() for w in ws}
+        rivals = sorted({w for w, k in word_keys.items() if k in key_of})
+        kind_vec, *vecs = self.scorer.vectors([asked_for, *places, *rivals])
+        fit = {t: float(v @ kind_vec) for t, v in zip([*places, *rivals], vecs, strict=True)}
+        fitting = {p: ws for p, ws in places.items()
+                   if fit[p] >= self.config.people_fit or any(w in fit and fit[p] > fit[w] for w in ws)}
+        dropped = {word_keys[w] for ws in fitting.values() for w in ws}
+        kept = [a for a in answers if a.key not in dropped]
+        return add_peoples(kept, fitting, ranked, self.lexicon, self.config)
 
     def _answer_parts(self, question: str, parts: list[str], passages: list[Passage]) -> Answer:
         """One quote per part of a compound question ("X, and Y?", "A or B?"), each cited."""
