@@ -89,6 +89,9 @@ class AnswerConfig:
     # "Iranian lawmakers" holds Iran for "which country ...", when the place's embedding similarity to the
     # asked-for noun is at least this (0: people words never stand for places).
     people_fit: float = 0.5
+    # An answer says its plainest form ("Japan") instead of its fullest ("Japan Meteorological Agency") when
+    # the plain one fits the asked-for noun by this much more: a fuller name is often another thing.
+    plain_name_margin: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ def test_answer_type_is_the_noun_phrase_after_which_or_what() -> None:
     assert answer_type("Which currency recently plummeted to a record low?") == "currency"
     assert answer_type("Which country’s lawmakers urged officials to show no leniency?") == "country"
     assert answer_type("Who won the Hart Trophy?") is None
+    assert answer_type("What is the name of the category 4 hurricane that hit Florida?") == "category 4 hurricane"
 
 
 def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> None:
@@ -246,6 +247,34 @@ def test_a_people_word_that_is_itself_a_candidate_gives_way_to_its_better_fittin
     fits["Cuba"] = 0.1  # a place that fits no better than the people word stands for nothing
     _, winner = generator._by_redundancy("Which nation legalized same-sex marriage in a referendum?", ranked)
     assert winner is not None and winner.name != "Cuba"
+
+
+def test_an_answer_says_its_plain_form_when_that_fits_the_kind_clearly_better() -> None:
+    """"Royal Bahamas Police Force" is a fuller name holding Bahamas, but another thing: for "which country"
+    the answer says "Bahamas"; "JetBlue Airways" stays whole for "which airline"."""
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+
+    fits = {"country": 1.0, "Bahamas": 0.55, "Royal Bahamas Police Force": 0.25,
+            "airline": 1.0, "JetBlue Airways": 0.7, "JetBlue": 0.4}
+
+    class Scorer:
+        lexicon, config = NONE, AnswerConfig()
+
+        def vectors(self, texts: list[str]) -> list[np.ndarray]:
+            return [np.array([fits.get(t, 0.1), (1.0 - fits.get(t, 0.1) ** 2) ** 0.5]) for t in texts]
+
+    generator = ExtractiveGenerator(Scorer())  # type: ignore[arg-type]
+    ranked = [_sentence("He was arrested in the Bahamas on Monday night.", "a.txt", 0.70),
+              _sentence("He was taken into custody by the Royal Bahamas Police Force, officials said.", "b.txt", 0.69),
+              _sentence("Officials in the Bahamas confirmed the arrest.", "c.txt", 0.68)]
+    _, winner = generator._by_redundancy("In which country was the former executive arrested?", ranked)
+    assert winner is not None and winner.name == "Royal Bahamas Police Force" and winner.label == "Bahamas"
+    ranked = [_sentence("On Monday JetBlue said it would add flights.", "a.txt", 0.70),
+              _sentence("Travellers ranked JetBlue Airways first, the survey said.", "b.txt", 0.69)]
+    _, winner = generator._by_redundancy("Which airline topped the survey?", ranked)
+    assert winner is not None and winner.label == "JetBlue Airways"
 
 
 def _headed(text: str, doc: str, score: float, title: str) -> Candidate:

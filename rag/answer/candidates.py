@@ -34,6 +34,8 @@ class AnswerCandidate:
     typed: bool = False  # a sentence calls it an X, for "which X" ("the zodiac sign Cancer")
     people: frozenset[str] = frozenset()  # lexical tokens of the words for its people ("iranian" for Iran)
     value: float = 0.0  # support relative to the best supported, plus the weighted fit
+    own_forms: tuple[str, ...] = ()  # the forms written as this name itself, not as part of a fuller one
+    shown: str = ""  # the form to answer with, where the caller chose one (see `label`)
 
     def held_by(self, tokens: set[str]) -> bool:
         """Whether a sentence with these lexical tokens holds this answer: its name, or (for a place whose
@@ -44,6 +46,18 @@ class AnswerCandidate:
     def name(self) -> str:
         """The fullest form the articles use."""
         return max(self.forms, key=lambda f: (len(f.split()), self.forms[f], len(f)))
+
+    @property
+    def label(self) -> str:
+        """The form an answer says: `shown` where the caller chose it, else the fullest."""
+        return self.shown or self.name
+
+    @property
+    def plain_name(self) -> str:
+        """The form most written as this name itself: "Bahamas", where `name` is "Royal Bahamas Police
+        Force" (a fuller name is often another thing named after it)."""
+        own = self.own_forms or tuple(self.forms)
+        return max(own, key=lambda f: (self.forms[f], -len(f.split())))
 
 
 def name_candidates(question: str, ranked: list[Candidate], lexicon: Lexicon,
@@ -58,6 +72,8 @@ def name_candidates(question: str, ranked: list[Candidate], lexicon: Lexicon,
         for key, form in _novel_names(cand.text, asked, lexicon):
             forms = found.setdefault(key, AnswerCandidate(key)).forms
             forms[form] = forms.get(form, 0) + 1
+    for answer in found.values():
+        answer.own_forms = tuple(answer.forms)
     for answer in found.values():  # "JetBlue" is shown as "JetBlue Airways" where an article says so
         fuller = {f: n for other in found.values() if answer.key < other.key for f, n in other.forms.items()}
         answer.forms.update(fuller)

@@ -147,7 +147,7 @@ class ExtractiveGenerator:
     def _short(self, c: Candidate, kind: str | None, question: str,
                winner: AnswerCandidate | None = None) -> str | None:
         if winner is not None and winner.held_by(set(lexical_tokens(c.text, self.lexicon))):
-            return winner.name
+            return winner.label
         return short_answer(c, kind, question, self.lexicon, self.scorer.focus(question))
 
     def _by_redundancy(self, question: str, ranked: list[Candidate]) -> tuple[list[Candidate], AnswerCandidate | None]:
@@ -162,9 +162,15 @@ class ExtractiveGenerator:
             places = people_places(question, ranked, self.lexicon, self.config)
             if places and self.config.people_fit:  # "which country's lawmakers": "Iranian lawmakers" says Iran
                 answers = self._with_peoples(asked_for, answers, places, ranked)
-            kind_vec, *vecs = self.scorer.vectors([asked_for] + [a.name for a in answers])
-            for answer, vec in zip(answers, vecs, strict=True):
-                answer.fit = float(vec @ kind_vec)
+            # A name is the answer as its fullest form ("JetBlue Airways" is the airline) unless its plainest
+            # fits clearly better: "Bahamas" is the country, "Royal Bahamas Police Force" another thing.
+            forms = sorted({f for a in answers for f in (a.name, a.plain_name)})
+            kind_vec, *vecs = self.scorer.vectors([asked_for, *forms])
+            fit = {f: float(v @ kind_vec) for f, v in zip(forms, vecs, strict=True)}
+            for answer in answers:
+                plainer = fit[answer.plain_name] - fit[answer.name] > self.config.plain_name_margin
+                answer.shown = answer.plain_name if plainer else answer.name
+                answer.fit = fit[answer.name]
             mark_apposition(answers, ranked, asked_for, self.config)
         answers = weigh(answers, self.config)
         rescored = lead_with_winner(rescore(ranked, answers, self.lexicon, self.config), answers,

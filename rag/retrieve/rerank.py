@@ -189,7 +189,9 @@ def is_quotable(sentence: str) -> bool:
 
 
 # "which major US retailer announced ...", "what color is she": the words naming the kind of thing asked for.
-_TYPE = re.compile(r"\b(?:which|what)\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
+# "what is the name of the category 4 hurricane that ...": the same words after "the name of the".
+_TYPE = re.compile(r"\b(?:which|what(?:\s+(?:is|was)\s+the\s+name\s+of\s+(?:the|this|that|its|his|her|their))?)"
+                   r"\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
                    r"(?=['’]s\b|\s+\w+ly\b|\s+" + _AUX + r"\b|\s*[?,.:;]|\s+[a-z]+ed\b|"
                    r"\s+(?:to|in|of|for|on|at|by|from|with|that|this|as|after|before)\b|$)", re.I)
 
