@@ -277,6 +277,38 @@ def test_an_answer_says_its_plain_form_when_that_fits_the_kind_clearly_better() 
     assert winner is not None and winner.label == "JetBlue Airways"
 
 
+def test_in_which_state_reads_its_short_answer_from_the_names_voting() -> None:
+    """"In which state ...?" asks for a place of a named kind: the quoted sentence stays the best one, and
+    its short answer is the name the articles agree on and that fits "state", not the first name after
+    "in" ("U.S. history")."""
+    import numpy as np
+
+    from rag.answer.extractive import ExtractiveGenerator
+
+    fits = {"state": 1.0, "New York": 0.6, "U.S": 0.35, "Minnesota": 0.6}
+    ranked = [_sentence("The 2,560-pound pumpkin grown in New York is the heaviest in U.S. history.", "a.txt", 0.70),
+              _sentence("The grower from New York weighed it on Sunday, organisers said.", "b.txt", 0.66),
+              _sentence("The record in U.S. history had stood since 2021.", "c.txt", 0.65),
+              _sentence("Last year the heaviest came from Minnesota, officials said.", "d.txt", 0.50)]
+
+    class Scorer:
+        lexicon, config = NONE, AnswerConfig()
+
+        def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
+            return ranked
+
+        def focus(self, question: str) -> None:
+            return None
+
+        def vectors(self, texts: list[str]) -> list[np.ndarray]:
+            return [np.array([fits.get(t, 0.1), (1.0 - fits.get(t, 0.1) ** 2) ** 0.5]) for t in texts]
+
+    answer = ExtractiveGenerator(Scorer()).answer(  # type: ignore[arg-type]
+        "A pumpkin in which state set a new record as the heaviest in US history?", [])
+    assert answer.short == "New York"
+    assert answer.citations[0].quote == ranked[0].text
+
+
 def _headed(text: str, doc: str, score: float, title: str) -> Candidate:
     passage = Passage(node=Chunk(text=text, metadata={"doc_id": doc, "title": title}), score=1.0, number=1)
     return Candidate(passage, 0, len(text), score, 0.5, 0.5)

@@ -75,6 +75,10 @@ class ExtractiveGenerator:
         winner = None
         if kind == "name":
             ranked, winner = self._by_redundancy(question, ranked)
+        elif kind == "place" and answer_type(question):
+            # "In which state ...?": the names vote as for "which state ...?", but only to say the short
+            # answer; the place patterns have already chosen the sentence.
+            _, winner = self._by_redundancy(question, ranked)
         chosen = self._choose(ranked)
         short = self._short(chosen[0], kind, question, winner)
         beside = self._neighbours(chosen[0], ranked, kind, question)
