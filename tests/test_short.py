@@ -191,6 +191,12 @@ def test_a_middle_initial_is_part_of_the_name() -> None:
     assert [n for _, n in proper_names("George W. Bush said so.")] == ["George W. Bush"]
 
 
+def test_dotted_initials_keep_their_last_full_stop() -> None:
+    assert [n for _, n in proper_names("Thousands of flights across the U.S. were delayed.")][-1] == "U.S."
+    assert [n for _, n in proper_names("She moved to the U.K. in 2010.")] == ["U.K."]
+    assert [n for _, n in proper_names("The U.S. Supreme Court ruled.")] == ["U.S. Supreme Court"]
+
+
 def test_a_quoted_title_keeps_its_day_and_month_words() -> None:
     text = 'Rock, a former "Saturday Night Live" comedian, spoke on Saturday. “May Day” aired. On Monday Biden left.'
     assert [n for _, n in proper_names(text)] == ["Rock", "Saturday Night Live", "May Day", "Biden"]

@@ -11,13 +11,14 @@ import re
 from rag.text.normalize import fold
 
 # Capitalised words, joined by the particles names carry ("Abu al-Qaqaa", "Bank of America").
+# Dotted initials keep their last full stop ("the U.S.", "U.K."), which a name's last letter would drop.
 # A middle initial ("John F. Kennedy", "George W. Bush") continues a name when a capitalised word follows;
 # an ordinal starts one ("the 13th Amendment", "the 101st Airborne Division"); a brand may start lower case
 # ("iPhone", "eBay"), but only starts a name ("Apple's iPhone" is Apple and iPhone).
 _NAME = re.compile(r"(?:\b\d{1,3}(?:st|nd|rd|th)\s+(?=[A-Z]))?"
-                   r"(?:[A-Z][\w'’.-]*[\w]|\b[a-z][A-Z][\w'’.-]*[\w])"
+                   r"(?:\b(?:[A-Z]\.){2,}(?!\w)|[A-Z][\w'’.-]*[\w]|\b[a-z][A-Z][\w'’.-]*[\w])"
                    r"(?:\s+(?:(?:al|el|bin|bint|ibn|de|da|van|von|of|the|for|and)[\s-]+)*"
-                   r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.(?=\s+[A-Z])))*")
+                   r"(?:\b(?:[A-Z]\.){2,}(?!\w)|[A-Z][\w'’.-]*[\w]|[A-Z]\.(?=\s+[A-Z])))*")
 # Words capitalised only because they start a sentence or a clause, and the names of days and months.
 _NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
 and or if when while this that these those it its he she they we i his her their our there here however
