@@ -120,6 +120,16 @@ def test_compound_questions_split_into_parts() -> None:
     assert sub_questions("when did the army leave Hama?") == ["when did the army leave Hama?"]
 
 
+def test_a_which_question_with_two_traits_asks_for_one_answer() -> None:
+    """"Which band is dropping a new single and will reunite for a tour?" is one band: not split. Parallel
+    claims ("reported that A and that B") and "Name X and Y" still are."""
+    one = "Which band announced this week it's dropping a new single and will reunite for a tour?"
+    assert sub_questions(one) == [one]
+    assert len(sub_questions("Which outlets reported that the army was leaving the city and that its allies "
+                             "would send more troops?")) == 2
+    assert len(sub_questions("Name the general sent to lead the advisers and the ambassador to Syria.")) == 2
+
+
 def test_lexical_search_ranks_filters_by_day_and_follows_removals(tmp_path: Path) -> None:
     texts = {"a": ("the army left Hama", 20241205), "b": ("Iran warned Assad", 20241202),
              "c": ("rebels took Aleppo", 0)}

@@ -13,6 +13,7 @@ _WH = r"(?:who|whom|whose|what|when|where|which|how|why)"
 _SECOND_QUESTION = re.compile(rf",?\s+(?:and|or)\s+(?={_WH}\b)", re.I)
 _LEAD = re.compile(r"^\s*(name|list|(?:who|what) (?:is|are|was|were)|which \w+(?: \w+)?)\s+(.+)$", re.I)
 _AND = re.compile(r"\s+and\s+(?:that\s+)?", re.I)
+_AND_THAT = re.compile(r"\s+and\s+that\s+", re.I)
 _CHOICE = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have|will|would)\b.*\S\s+or\s+\S", re.I)
 
 
@@ -25,7 +26,10 @@ def sub_questions(question: str) -> list[str]:
         return _alternatives(question)
     lead = _LEAD.match(question)
     if lead:
-        halves = _AND.split(lead.group(2))
+        # "Which band is dropping a single and will tour?" asks for one band with two traits; "which outlets
+        # reported that A and that B?" asks for the reports of two parallel claims, as "Name X and Y" does.
+        joiner = _AND_THAT if lead.group(1).lower().startswith("which") else _AND
+        halves = joiner.split(lead.group(2))
         if len(halves) == 2 and all(len(re.findall(r"\w{4,}", h)) >= 2 for h in halves):
             return [f"{lead.group(1)} {halves[0]}", f"{lead.group(1)} {halves[1]}"]
     return [question]
