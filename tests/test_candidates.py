@@ -73,6 +73,7 @@ def test_answer_type_is_the_noun_phrase_after_which_or_what() -> None:
     assert answer_type("Which country’s lawmakers urged officials to show no leniency?") == "country"
     assert answer_type("Who won the Hart Trophy?") is None
     assert answer_type("What is the name of the category 4 hurricane that hit Florida?") == "category 4 hurricane"
+    assert answer_type("Which of these bands announced this week they would reunite?") == "bands"
 
 
 def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> None:

@@ -189,17 +189,22 @@ def is_quotable(sentence: str) -> bool:
 
 
 # "which major US retailer announced ...", "what color is she": the words naming the kind of thing asked for.
-# "what is the name of the category 4 hurricane that ...": the same words after "the name of the".
-_TYPE = re.compile(r"\b(?:which|what(?:\s+(?:is|was)\s+the\s+name\s+of\s+(?:the|this|that|its|his|her|their))?)"
+# "what is the name of the category 4 hurricane that ...", "which of these bands": the same words after
+# "the name of the" and "of these".
+_TYPE = re.compile(r"\b(?:which(?:\s+of\s+(?:the\s+following|these|those|the))?|"
+                   r"what(?:\s+(?:is|was)\s+the\s+name\s+of\s+(?:the|this|that|its|his|her|their))?)"
                    r"\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
                    r"(?=['’]s\b|\s+\w+ly\b|\s+" + _AUX + r"\b|\s*[?,.:;]|\s+[a-z]+ed\b|"
                    r"\s+(?:to|in|of|for|on|at|by|from|with|that|this|as|after|before)\b|$)", re.I)
 
 
+_TYPE_WORD = re.compile(r"\b(?:which(?:\s+of\s+(?:the\s+following|these|those|the))?|what)\s+([\w-]+)", re.I)
+
+
 def answer_type(question: str) -> str | None:
     """The noun phrase of "which X" / "what X" ("major US retailer", "color") of the asking sentence, or None."""
     question = asking_part(question)
-    match = _TYPE.search(question) or re.search(r"\b(?:which|what)\s+([\w-]+)", question, re.I)
+    match = _TYPE.search(question) or _TYPE_WORD.search(question)
     if not match and not question.rstrip().endswith("?"):
         match = CLOZE.search(question)  # "with this 2022 film": a statement with a blank
     if not match:
