@@ -74,6 +74,9 @@ def test_answer_type_is_the_noun_phrase_after_which_or_what() -> None:
     assert answer_type("Who won the Hart Trophy?") is None
     assert answer_type("What is the name of the category 4 hurricane that hit Florida?") == "category 4 hurricane"
     assert answer_type("Which of these bands announced this week they would reunite?") == "bands"
+    from rag.retrieve.rerank import place_noun
+    assert place_noun("Voters in which state struck down an amendment?") == "state"  # not "state struck down"
+    assert place_noun("Which state struck down an amendment?") is None
 
 
 def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> None:

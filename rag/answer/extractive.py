@@ -27,7 +27,16 @@ from rag.answer.conflict import KeyDate, KeyNumber, date_conflict, number_confli
 from rag.answer.decompose import sub_questions
 from rag.answer.short import named_referent, short_answer
 from rag.models import AlsoPublished, Answer, Citation, Passage
-from rag.retrieve.rerank import FIGURES, PATTERNS, Candidate, SentenceScorer, answer_type, asking_part, question_kind
+from rag.retrieve.rerank import (
+    FIGURES,
+    PATTERNS,
+    Candidate,
+    SentenceScorer,
+    answer_type,
+    asking_part,
+    place_noun,
+    question_kind,
+)
 from rag.retrieve.timeframe import TimeFrame, published_day, time_fit
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import STOPWORDS, lexical_tokens
@@ -75,10 +84,10 @@ class ExtractiveGenerator:
         winner = None
         if kind == "name":
             ranked, winner = self._by_redundancy(question, ranked)
-        elif kind == "place" and answer_type(question):
+        elif kind == "place" and (noun := place_noun(question)):
             # "In which state ...?": the names vote as for "which state ...?", but only to say the short
             # answer; the place patterns have already chosen the sentence.
-            _, winner = self._by_redundancy(question, ranked)
+            _, winner = self._by_redundancy(question, ranked, noun)
         chosen = self._choose(ranked)
         short = self._short(chosen[0], kind, question, winner)
         beside = self._neighbours(chosen[0], ranked, kind, question)
@@ -154,9 +163,11 @@ class ExtractiveGenerator:
             return winner.label
         return short_answer(c, kind, question, self.lexicon, self.scorer.focus(question))
 
-    def _by_redundancy(self, question: str, ranked: list[Candidate]) -> tuple[list[Candidate], AnswerCandidate | None]:
-        """The best sentences re-ordered by the support of the answer each holds (`rag.answer.candidates`)."""
-        asked_for = answer_type(question)
+    def _by_redundancy(self, question: str, ranked: list[Candidate], asked_for: str | None = None
+                       ) -> tuple[list[Candidate], AnswerCandidate | None]:
+        """The best sentences re-ordered by the support of the answer each holds (`rag.answer.candidates`);
+        `asked_for`: the kind of thing asked for, where the caller knows it better than `answer_type`."""
+        asked_for = asked_for or answer_type(question)
         answers = name_candidates(question, ranked, self.lexicon, self.config)
         if not answers:
             return ranked, None

@@ -52,6 +52,8 @@ FIGURES = ("number", "distance", "duration", "money", "percent")  # question kin
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
 # "... for the first time since:", "since at least:": a statement to complete that asks since when.
 _SINCE_CLOZE = r"\bsince(?:\s+at\s+least)?\s*:\s*$"
+# "in which state", "to what city": a place of a named kind.
+_IN_WHICH = r"\b(?:in|to|from|at) (?:which|what) (city|country|state|town|place|region|province)\b"
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\b(when|what (?:day|date|year|month|time)|which (?:day|date|year|month)|since when|"
                         r"how long ago)\b|" + _SINCE_CLOZE)),
@@ -65,8 +67,7 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("percent", re.compile(r"\b(?:what|which) (?:percent|percentage|share|proportion)\b|\bhow many percent\b|"
                            r"\bby what percent")),
     ("number", re.compile(r"\bhow (many|much|old)\b|\bnumber of\b")),
-    ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|\bwhere\s*\?\s*$|"
-                         r"\b(?:in|to|from|at) (?:which|what) (?:city|country|state|town|place|region|province)\b")),
+    ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|\bwhere\s*\?\s*$|" + _IN_WHICH)),
     ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
                           r"\bwhat (?:led|caused|prompted)\b")),
     ("quote", re.compile(r"\b(?:say|says|said|saying|read|reads|reading|stating|tweeted|wrote|written|chanting|"
@@ -211,6 +212,14 @@ def answer_type(question: str) -> str | None:
         return None
     words = _until_verb(match.group(1).split())
     return " ".join(words) if words and words[0].lower() not in STOPWORDS else None
+
+
+def place_noun(question: str) -> str | None:
+    """The kind of place an "in which state ...?" question asks for ("state"), or None. Read from the words
+    the place rule matched, not from `answer_type`, whose phrase runs on into a verb it does not know
+    ("state struck down")."""
+    match = re.search(_IN_WHICH, asking_part(question), re.I)
+    return match.group(1).lower() if match else None
 
 
 def _until_verb(words: list[str]) -> list[str]:
