@@ -199,9 +199,9 @@ class ExtractiveGenerator:
         fits the asked-for noun by `people_fit`, or one whose people word is itself a candidate and fits
         it less ("Cuban" for "which nation": the articles' Cuba says it better). A people word that now
         stands for its place is no longer an answer of its own."""
-        key_of = {a.key: a for a in answers}
+        keys = {a.key for a in answers}
         word_keys = {w: frozenset(lexical_tokens(w, self.lexicon)) for ws in places.values() for w in ws}
-        rivals = sorted({w for w, k in word_keys.items() if k in key_of})
+        rivals = sorted({w for w, k in word_keys.items() if k in keys})
         kind_vec, *vecs = self.scorer.vectors([asked_for, *places, *rivals])
         fit = {t: float(v @ kind_vec) for t, v in zip([*places, *rivals], vecs, strict=True)}
         fitting = {p: ws for p, ws in places.items()

@@ -192,14 +192,15 @@ def is_quotable(sentence: str) -> bool:
 # "which major US retailer announced ...", "what color is she": the words naming the kind of thing asked for.
 # "what is the name of the category 4 hurricane that ...", "which of these bands": the same words after
 # "the name of the" and "of these".
-_TYPE = re.compile(r"\b(?:which(?:\s+of\s+(?:the\s+following|these|those|the))?|"
-                   r"what(?:\s+(?:is|was)\s+the\s+name\s+of\s+(?:the|this|that|its|his|her|their))?)"
+_WHICH = r"which(?:\s+of\s+(?:the\s+following|these|those|the))?"
+_NAME_OF = r"\s+(?:is|was)\s+the\s+name\s+of\s+(?:the|this|that|its|his|her|their)"
+_TYPE = re.compile(r"\b(?:" + _WHICH + r"|what(?:" + _NAME_OF + r")?)"
                    r"\s+((?:[\w’'&-]+\s+){0,3}?[\w’'&-]+?)"
                    r"(?=['’]s\b|\s+\w+ly\b|\s+" + _AUX + r"\b|\s*[?,.:;]|\s+[a-z]+ed\b|"
                    r"\s+(?:to|in|of|for|on|at|by|from|with|that|this|as|after|before)\b|$)", re.I)
 
 
-_TYPE_WORD = re.compile(r"\b(?:which(?:\s+of\s+(?:the\s+following|these|those|the))?|what)\s+([\w-]+)", re.I)
+_TYPE_WORD = re.compile(r"\b(?:" + _WHICH + r"|what)\s+([\w-]+)", re.I)  # the one-word fallback: "which of these bands"
 
 
 def answer_type(question: str) -> str | None:
