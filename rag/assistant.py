@@ -20,6 +20,7 @@ from rag.retrieve.spelling import IndexVocabulary, correct_spelling
 from rag.retrieve.timeframe import as_of_lead, timeframe
 from rag.settings import Settings
 from rag.text.lexicon import Lexicon, corpus_lexicon
+from rag.text.places import Gazetteer
 
 if TYPE_CHECKING:  # imported where used: serving a question needs neither the OpenAI client nor the
     # ingest pipeline's parsers, and importing them costs about 1.5 s of every cold start
@@ -99,6 +100,11 @@ class Assistant:
     def scorer(self) -> SentenceScorer:
         """Sentence scoring shared by the reranker and the extractive answerer (one vector cache)."""
         return SentenceScorer(self.embedder, self.lexicon, self.settings.answer, stored=self.store.sentence_vectors)
+
+    @_Once
+    def gazetteer(self) -> Gazetteer | None:
+        """Place names by kind for typing "which country/state/city" answers (None when switched off)."""
+        return Gazetteer(self.lexicon) if self.settings.answer.gazetteer else None
 
     @_Once
     def vocabulary(self) -> IndexVocabulary:
@@ -199,4 +205,4 @@ class Assistant:
             from rag.answer.llm import OpenAIGenerator
 
             return OpenAIGenerator(self.settings)
-        return ExtractiveGenerator(self.scorer)
+        return ExtractiveGenerator(self.scorer, self.gazetteer)

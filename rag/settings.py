@@ -86,6 +86,9 @@ class AnswerConfig:
     # ... its relative support counting 1 + this times when a sentence names it in apposition with X's
     # head noun ("the zodiac sign Cancer", "Parler, the social media platform"): the article says it is an X.
     apposition_weight: float = 3.0
+    # ... and so does a name the gazetteer lists as that kind of place ("which country": Moldova, not Brussels;
+    # rag.text.places). False: only the articles' own words say what a name is.
+    gazetteer: bool = True
     # "Iranian lawmakers" holds Iran for "which country ...", when the place's embedding similarity to the
     # asked-for noun is at least this (0: people words never stand for places).
     people_fit: float = 0.5

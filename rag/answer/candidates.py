@@ -20,6 +20,7 @@ from rag.retrieve.rerank import Candidate
 from rag.settings import AnswerConfig
 from rag.text.lexicon import Lexicon
 from rag.text.names import derives_from, name_held, people_words, proper_names, with_style
+from rag.text.places import Gazetteer
 from rag.text.tokens import lexical_tokens
 
 
@@ -176,6 +177,16 @@ def mark_apposition(answers: list[AnswerCandidate], ranked: list[Candidate], ask
         answer.typed = any(before.search(text[:i]) or after.search(text[i + len(form):])
                            for text in texts for form in answer.forms
                            for i in (m.start() for m in re.finditer(re.escape(form), text)))
+
+
+def mark_known_places(answers: list[AnswerCandidate], asked_for: str, gazetteer: Gazetteer) -> None:
+    """Set `typed` on each answer the gazetteer lists as the kind of place asked for ("which country":
+    Moldova is one, Brussels is not), as if an article had said "the country of Moldova"."""
+    kind = gazetteer.kind_of(asked_for)
+    if kind is None:
+        return
+    for answer in answers:
+        answer.typed = answer.typed or gazetteer.holds(kind, answer.key)
 
 
 def rescore(ranked: list[Candidate], answers: list[AnswerCandidate], lexicon: Lexicon,

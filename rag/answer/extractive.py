@@ -17,6 +17,7 @@ from rag.answer.candidates import (
     add_peoples,
     lead_with_winner,
     mark_apposition,
+    mark_known_places,
     name_candidates,
     people_places,
     rescore,
@@ -38,6 +39,7 @@ from rag.retrieve.rerank import (
     question_kind,
 )
 from rag.retrieve.timeframe import TimeFrame, published_day, time_fit
+from rag.text.places import Gazetteer
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
@@ -50,8 +52,10 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, scorer: SentenceScorer) -> None:
+    def __init__(self, scorer: SentenceScorer, gazetteer: Gazetteer | None = None) -> None:
+        """`gazetteer`: place names by kind, for "which country/state/city" (None: the articles' words only)."""
         self.scorer = scorer
+        self.gazetteer = gazetteer
         self.lexicon = scorer.lexicon
         self.config = scorer.config
         self.min_support = scorer.config.min_support
@@ -187,6 +191,8 @@ class ExtractiveGenerator:
                 answer.shown = answer.plain_name if plainer else answer.name
                 answer.fit = fit[answer.name]
             mark_apposition(answers, ranked, asked_for, self.config)
+            if self.gazetteer is not None:
+                mark_known_places(answers, asked_for, self.gazetteer)
         answers = weigh(answers, self.config)
         rescored = lead_with_winner(rescore(ranked, answers, self.lexicon, self.config), answers,
                                     self.config.winner_margin)
