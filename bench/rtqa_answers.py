@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=DEFAULT_DATA.parent / "index-ours")
     parser.add_argument("--out", type=Path, default=None, help="per-question JSON lines")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="an earlier --out file of the same sample: count the questions each change "
+                             "gained and lost, with a paired sign test (totals only, no question text)")
     args = parser.parse_args(argv)
 
     gold = load_gold(args.data / "gold.jsonl")[: args.limit]
@@ -66,7 +69,34 @@ def main(argv: list[str] | None = None) -> int:
                    for name in ("right", "wrong", "refused", "other", "short right")) + f"  n={n}")
     if args.out:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    if args.compare:
+        print(compare(rows, [json.loads(line) for line in args.compare.read_text(encoding="utf-8").splitlines()]))
     return 0
+
+
+def compare(rows: list[dict], before: list[dict]) -> str:
+    """Gained / lost per outcome against `before` (the same questions), each with the two-sided exact sign
+    test's p over the questions that changed: on a sample of 100-150, a net +1 or +2 is usually noise."""
+    old = {r["id"]: r for r in before}
+    pairs = [(old[r["id"]], r) for r in rows if r["id"] in old]
+    out = []
+    for label, hit in (("right", lambda r: r["verdict"] == "right"), ("short right", lambda r: r["short_right"])):
+        gained = sum(1 for a, b in pairs if hit(b) and not hit(a))
+        lost = sum(1 for a, b in pairs if hit(a) and not hit(b))
+        out.append(f"{label} +{gained} -{lost} (sign test p={sign_test(gained, lost):.2f})")
+    changed = sum(1 for a, b in pairs if (a["verdict"], a["short"]) != (b["verdict"], b["short"]))
+    return f"vs before, {len(pairs)} questions: " + ", ".join(out) + f"; answers changed {changed}"
+
+
+def sign_test(gained: int, lost: int) -> float:
+    """Two-sided exact binomial p of a split at least this uneven among gained + lost, at even odds."""
+    from math import comb
+
+    n = gained + lost
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, i) for i in range(min(gained, lost) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
 if __name__ == "__main__":
