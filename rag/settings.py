@@ -52,7 +52,6 @@ class AnswerConfig:
     date_penalty: float = 0.2  # a "when" sentence without any date
     date_off_event_bonus: float = 0.0  # ... with a date but none of the question's event words (it dates another)
     focus_penalty: float = 0.1  # "how many X" and the sentence never names X
-    type_coverage: float = 0.5  # "which X": X's words count this much in word coverage (they describe the answer)
     # Recency (rag.answer.extractive): a sentence of an article this much older than the newest retrieved
     # one loses up to recency_penalty, in proportion to its age up to recency_days.
     recency_penalty: float = 0.1

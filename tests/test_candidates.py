@@ -89,18 +89,6 @@ def test_a_statement_with_a_blank_asks_for_a_name_of_the_kind_after_this() -> No
     assert question_kind("How many people attended this concert?") == "number"
 
 
-def test_words_describing_the_answer_count_less_in_word_coverage() -> None:
-    from rag.retrieve.rerank import _coverage
-
-    question = {"acquir", "controversial", "social", "media", "platform"}
-    restates = {"acquir", "controversial", "social", "media", "platform", "twitter"}
-    answers = {"acquir", "parler"}
-    idf = {t: 1.0 for t in question | restates | answers}
-    described = {t: 0.5 for t in ("controversial", "social", "media", "platform")}
-    assert _coverage(question, answers, idf, described) == 1.0 / 3.0  # was 1/5 with every word at full weight
-    assert _coverage(question, restates, idf, described) == 1.0
-
-
 def test_the_kind_is_read_from_the_sentence_that_asks() -> None:
     from rag.retrieve.rerank import asking_part
 

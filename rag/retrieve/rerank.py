@@ -286,11 +286,6 @@ class SentenceScorer:
         q_vec = self._question_vector(question)
         kind = question_kind(question)
         focus = self.focus(question)
-        # "Which controversial social media platform ...": those words describe the answer, so a sentence
-        # repeating them ("is acquiring the controversial social media platform") gains less for it.
-        asked_for = answer_type(question) if kind == "name" else None
-        described = set(lexical_tokens(asked_for, self.lexicon)) if asked_for else set()
-        weights = {t: c.type_coverage for t in described}
         out = []
         previous: tuple[str, set[str], str] = ("", set(), "")
         for (passage, s, e), vec in zip(spans, vectors, strict=True):
@@ -303,8 +298,8 @@ class SentenceScorer:
             previous = (passage.doc_id, tokens, text)
             if not is_quotable(text):
                 continue
-            lexical = max(_coverage(q_tokens, tokens, idf, weights),
-                          c.context_discount * _coverage(q_tokens, tokens | context, idf, weights))
+            lexical = max(_coverage(q_tokens, tokens, idf),
+                          c.context_discount * _coverage(q_tokens, tokens | context, idf))
             dense = float(np.asarray(vec) @ q_vec)
             score = (c.lexical_weight * lexical + c.dense_weight * dense
                      + self._kind_bonus(kind, text, question, tokens, before)
@@ -469,20 +464,13 @@ def _idf(sentences: list[set[str]]) -> dict[str, float]:
     return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
-def _coverage(question: set[str], sentence: set[str], idf: dict[str, float],
-              weights: dict[str, float] | None = None) -> float:
-    """Share of the question's (idf-weighted) content words that the sentence contains; `weights` scale
-    some words' share of the total (the words describing the answer)."""
+def _coverage(question: set[str], sentence: set[str], idf: dict[str, float]) -> float:
+    """Share of the question's (idf-weighted) content words that the sentence contains."""
     if not question:
         return 0.0
     unseen = math.log(1 + len(idf) or 2)  # words absent from every passage weigh the most
-    weights = weights or {}
-
-    def weight(t: str) -> float:
-        return idf.get(t, unseen) * weights.get(t, 1.0)
-
-    total = sum(weight(t) for t in question) or 1.0
-    return sum(weight(t) for t in question & sentence) / total
+    total = sum(idf.get(t, unseen) for t in question) or 1.0
+    return sum(idf.get(t, unseen) for t in question & sentence) / total
 
 
 _QUOTES = re.compile(r"[\"“”‘]")
