@@ -227,7 +227,8 @@ def _answer_from_env(env: Mapping[str, str]) -> AnswerConfig:
     values = {}
     for f in fields(AnswerConfig):
         raw = env.get(f"{PREFIX}ANSWER_{f.name.upper()}")
-        if raw:
+        # An empty value is "unset", except for a text field, where "" is a setting ("who" asks for no type).
+        if raw or (raw == "" and str(f.type).startswith("str")):
             values[f.name] = _coerce(f"ANSWER_{f.name}", str(f.type), raw)
     return AnswerConfig(**values)
 
