@@ -80,7 +80,11 @@ def compare(rows: list[dict], before: list[dict]) -> str:
     old = {r["id"]: r for r in before}
     pairs = [(old[r["id"]], r) for r in rows if r["id"] in old]
     out = []
-    for label, hit in (("right", lambda r: r["verdict"] == "right"), ("short right", lambda r: r["short_right"])):
+    outcomes = [("right", lambda r: r["verdict"] == "right")]
+    # Files written before "short right" existed (turn 9 and older) compare on "right" alone.
+    if all("short_right" in r for pair in pairs for r in pair):
+        outcomes.append(("short right", lambda r: r["short_right"]))
+    for label, hit in outcomes:
         gained = sum(1 for a, b in pairs if hit(b) and not hit(a))
         lost = sum(1 for a, b in pairs if hit(a) and not hit(b))
         out.append(f"{label} +{gained} -{lost} (sign test p={sign_test(gained, lost):.2f})")

@@ -28,3 +28,11 @@ def test_compare_counts_gains_and_losses_per_outcome_without_question_text() -> 
     assert "right +1 -1" in text and "short right +2 -1" in text
     assert "answers changed 3" in text
     assert "secret" not in text
+
+
+def test_compare_reads_an_older_file_without_short_answers() -> None:
+    before = [{"id": "q1", "verdict": "other", "short": "x"}, {"id": "q2", "verdict": "right", "short": "y"}]
+    after = [{"id": "q1", "verdict": "right", "short": "z", "short_right": True},
+             {"id": "q2", "verdict": "right", "short": "y", "short_right": True}]
+    text = compare(after, before)
+    assert "right +1 -0" in text and "short right" not in text
