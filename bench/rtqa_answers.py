@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.realtimeqa import DEFAULT_DATA, classify
 
@@ -47,15 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, int] = {}
     rows = []
     for item in gold:
-        answer = assistant.ask(item.question, as_of=item.as_of)
-        verdict = classify(answer, item)
-        counts[verdict] = counts.get(verdict, 0) + 1
-        # The lead alone: "right" reads the whole answer (quotes included); the short answer must say it.
-        short_right = verdict == "right" and any(contains(answer.short or "", a) for a in item.answers)
-        counts["short right"] = counts.get("short right", 0) + short_right
-        row = {"id": item.id, "question": item.question, "as_of": str(item.as_of), "gold": item.answers,
-               "wrong_answers": item.extra.get("wrong_answers", []), "verdict": verdict,
-               "short": answer.short, "short_right": short_right, "text": answer.text}
+        answer, row = ask_and_classify(assistant, item)
+        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+        counts["short right"] = counts.get("short right", 0) + row["short_right"]
         if args.out:
             ranked = assistant._generator("extractive").rank(answer.rewritten_question or item.question,
                                                              answer.passages)
@@ -72,6 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         print(compare(rows, [json.loads(line) for line in args.compare.read_text(encoding="utf-8").splitlines()]))
     return 0
+
+
+def ask_and_classify(assistant: Any, item: Any) -> tuple[Any, dict]:
+    """Ask one gold question as of its quiz day; the answer and its row (verdict, short answer, short right)."""
+    from rag.eval.metrics import contains
+
+    answer = assistant.ask(item.question, as_of=item.as_of)
+    verdict = classify(answer, item)
+    # The lead alone: "right" reads the whole answer (quotes included); the short answer must say it.
+    short_right = verdict == "right" and any(contains(answer.short or "", a) for a in item.answers)
+    row = {"id": item.id, "question": item.question, "as_of": str(item.as_of), "gold": item.answers,
+           "wrong_answers": item.extra.get("wrong_answers", []), "verdict": verdict,
+           "short": answer.short, "short_right": short_right, "text": answer.text}
+    return answer, row
 
 
 def compare(rows: list[dict], before: list[dict]) -> str:
