@@ -142,6 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     base_config = Settings.from_env({**os.environ, **overrides}).answer
 
     samples: list[Sample] = args.sample
+    # Checked before any work: opening a mistyped index path would create an empty index there.
+    for s in samples:
+        if not (s.data / "gold.jsonl").is_file():
+            parser.error(f"--sample {s.name}: {s.data / 'gold.jsonl'} not found (a `realtimeqa.py export` folder)")
+        if not s.index.is_dir():
+            parser.error(f"--sample {s.name}: no index at {s.index} (build it with `rag ingest`)")
+    if len({s.name for s in samples}) < len(samples):
+        parser.error("--sample: each sample needs its own name")
     base = {s.name: run(s, base_config) for s in samples}
     print("baseline: " + ", ".join(f"{s} {len(t.right)}/{t.n} right ({t.wrong} wrong, {t.short_right} short right)"
                                    for s, t in base.items()))

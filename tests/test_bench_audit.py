@@ -36,3 +36,15 @@ def test_a_row_counts_gains_and_losses_across_samples() -> None:
     row = audit_row("x=0", base, off)
     assert row.startswith("| `x=0` | -1 / +2 |")
     assert "+1 (+2 -1, p=1.00)" in row and row.endswith("| +1 | -1 |")
+
+
+def test_a_missing_sample_is_named_before_any_index_is_opened(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.rtqa_audit import main
+
+    (tmp_path / "gold.jsonl").write_text("", encoding="utf-8")
+    index = tmp_path / "no-index"
+    with pytest.raises(SystemExit) as exc:
+        main(["--sample", f"s={tmp_path},{index}"])
+    assert exc.value.code == 2 and "no index at" in capsys.readouterr().err
+    assert not index.exists()  # a mistyped path is not created as an empty index
