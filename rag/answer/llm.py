@@ -231,8 +231,11 @@ class OpenAIGenerator:
                                "gave no valid outcome field") for n in notes]
         if kind == "refusal":
             text, citations = REFUSAL, []
+        # The answer field is the short answer, as the extractive answerer's lead is: callers read it
+        # from `Answer.short` in either mode, never by cutting the text.
+        short = strip_markers(parsed.answer).strip().rstrip(".").strip() if kind != "refusal" else ""
         return _answer(question, text, kind, citations, passages, notes, time.perf_counter() - started,
-                       usage or count_usage(messages, reply))
+                       usage or count_usage(messages, reply), short or None)
 
     def _finish(
         self,
@@ -252,10 +255,10 @@ class OpenAIGenerator:
 
 
 def _answer(question: str, text: str, kind: AnswerKind, citations: list[Citation], passages: Sequence[Passage],
-            notes: list[str], elapsed: float, usage: dict[str, int]) -> Answer:
-    """The `Answer` of an LLM reply, prose or JSON alike."""
+            notes: list[str], elapsed: float, usage: dict[str, int], short: str | None = None) -> Answer:
+    """The `Answer` of an LLM reply, prose or JSON alike (`short`: the JSON reply's answer field)."""
     return Answer(question=question, text=text, kind=kind, citations=citations, mode="openai",
-                  passages=list(passages), notes=notes, timings={"generate": elapsed}, usage=usage)
+                  passages=list(passages), notes=notes, timings={"generate": elapsed}, usage=usage, short=short)
 
 
 class FormatRejected(RagError):
