@@ -115,7 +115,7 @@ def ask_and_classify(assistant: Any, item: Any) -> tuple[Any, dict]:
     short_right = verdict == "right" and any(contains(answer.short or "", a) for a in item.answers)
     row = {"id": item.id, "question": item.question, "as_of": str(item.as_of), "gold": item.answers,
            "wrong_answers": item.extra.get("wrong_answers", []), "verdict": verdict,
-           "short": answer.short, "short_right": short_right, "text": answer.text}
+           "short": answer.short, "short_right": short_right, "text": answer.text, "notes": answer.notes}
     return answer, row
 
 
