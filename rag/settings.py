@@ -167,6 +167,9 @@ class Settings:
     # JSON replies: cite the passage the model's quote comes from when the cited ones hold neither the
     # quote nor the answer.
     llm_cite_quote: bool = True
+    # JSON replies: an answer its cited passages do not state, but another passage does, is cited to that
+    # passage instead of being refused (llm_check_answer).
+    llm_cite_answer: bool = True
 
     answer: AnswerConfig = field(default_factory=AnswerConfig)
 

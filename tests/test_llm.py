@@ -25,6 +25,7 @@ from rag.answer.llm import (
     count_usage,
     decide_kind,
     json_answer_text,
+    quote_held,
     read_json_reply,
     read_outcome,
 )
@@ -525,3 +526,31 @@ def test_cite_quote_moves_the_citation_to_the_passage_holding_the_quote(passages
         JsonReply("answer", "December 5", [1], HAMA), "")
     unknown = JsonReply("answer", "x", [2], "A sentence found in none of the passages at all.")
     assert cite_quote(unknown, passages) == (unknown, "")
+
+
+def test_quote_held_reads_most_words_not_the_exact_sentence(passages: list[Passage]) -> None:
+    # A small model rewords the sentence it quotes: order and a few words may change.
+    assert quote_held("The command of the SAR army announced the redeployment of its units on December 5.",
+                      passages[0])
+    assert not quote_held("The army was defeated near Homs by a surprise attack.", passages[0])
+    assert not quote_held("", passages[0])
+
+
+@pytest.mark.parametrize("cite_answer", [True, False])
+def test_an_answer_cited_to_the_wrong_passage_is_cited_where_it_is_stated(
+    tmp_path: Path, passages: list[Passage], cite_answer: bool
+) -> None:
+    generator = OpenAIGenerator(
+        _settings(tmp_path, openai_base_url="http://127.0.0.1:9/v1", llm_cite_answer=cite_answer)
+    )
+    reply = json.dumps({"outcome": "answer", "answer": "December 5", "citations": [2], "quote": ""})
+    answer = generator._finish_json(QUESTION, passages, [], reply, {}, 0.0)
+    if cite_answer:
+        assert answer.kind == "answer" and answer.text == "December 5 [1]"
+        assert [c.marker for c in answer.citations] == [1]
+        assert any("cited [2]" in note and "[1] instead" in note for note in answer.notes)
+    else:
+        assert answer.kind == "refusal"
+    # Stated by no passage: still refused.
+    unstated = json.dumps({"outcome": "answer", "answer": "July 19, 1975", "citations": [2], "quote": ""})
+    assert generator._finish_json(QUESTION, passages, [], unstated, {}, 0.0).kind == "refusal"

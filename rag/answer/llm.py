@@ -18,7 +18,8 @@ passage numbers and the supporting quote are fields the model cannot skip. `read
 ``[n]`` markers, and the citations are checked against the passages exactly as for prose. Two checks
 use the typed fields (Settings.llm_cite_quote, llm_check_answer): when the cited passages do not state
 the answer, a quote found in one other passage moves the citation there; and an answer whose own words
-(beyond the question's) are not in its cited passages is read as a refusal, with a note. The text is
+(beyond the question's) are not in its cited passages is cited to the best-ranked passage that states it
+(Settings.llm_cite_answer), or, when none does, read as a refusal, with a note. The text is
 streamed once the JSON is complete. A server that rejects ``response_format`` (HTTP 400/422) gets the
 outcome-line prompt instead, once per question, and `Answer.notes` says so.
 """
@@ -223,9 +224,20 @@ class OpenAIGenerator:
         if self.settings.llm_check_answer and kind != "refusal" and citations:
             cited = [p for p in passages if p.number in {c.marker for c in citations}]
             if not answer_grounded(text, question, cited):
-                kind = "refusal"
-                notes.append(f"The LLM answered {strip_markers(text)!r}, which its cited passages do not "
-                             "state; read as a refusal.")
+                stating = first_stating(parsed, question, passages) if self.settings.llm_cite_answer else None
+                if stating is not None:
+                    # A small model often cites the wrong one of several passages: the answer stands
+                    # when another passage states it, cited there.
+                    was = ", ".join(f"[{c.marker}]" for c in citations)
+                    parsed = JsonReply(parsed.kind, parsed.answer, [stating], parsed.quote)
+                    text = json_answer_text(parsed, len(passages))
+                    citations = citations_for(text, passages)
+                    notes.append(f"The LLM cited {was} for an answer that passage [{stating}] states; "
+                                 f"cited [{stating}] instead.")
+                else:
+                    kind = "refusal"
+                    notes.append(f"The LLM answered {strip_markers(text)!r}, which its cited passages do not "
+                                 "state; read as a refusal.")
         if parsed.kind is None:
             notes = [n.replace("wrote no outcome line (ANSWER, REFUSAL or DISAGREEMENT)",
                                "gave no valid outcome field") for n in notes]
@@ -345,23 +357,33 @@ def answer_grounded(answer: str, question: str, passages: Sequence[Passage]) -> 
     return bool(terms) and terms <= pool
 
 
+def first_stating(reply: JsonReply, question: str, passages: Sequence[Passage]) -> int | None:
+    """The number of the best-ranked passage that states a plain answer on its own, or None (also for a
+    disagreement or an answer that cites inside its text: those cite each side where the model put it)."""
+    if reply.kind != "answer" or not reply.answer or strip_markers(reply.answer) != reply.answer:
+        return None
+    return next((p.number for p in passages if answer_grounded(reply.answer, question, [p])), None)
+
+
+def quote_held(quote: str, passage: Passage) -> bool:
+    """Does `passage` hold the model's quote: most (80%) of its content words? A 1.5B model rewords and
+    reorders the sentence it quotes, so an exact match would miss the quotes it copied well."""
+    terms = _terms(quote)
+    return bool(terms) and len(terms & _terms(passage.text)) >= 0.8 * len(terms)
+
+
 def cite_quote(reply: JsonReply, passages: Sequence[Passage]) -> tuple[JsonReply, str]:
     """The reply citing the passage its quote comes from, when none of its cited passages holds the quote
     (most of its words) and exactly one other passage does; and a note saying so (else "").
 
     The generator asks only when the cited passages do not state the answer: a citation that supports
     the answer stays, wherever the quote came from."""
-    quote = _terms(reply.quote)
-    if len(quote) < 3:
+    if len(_terms(reply.quote)) < 3:
         return reply, ""
-
-    def holds(passage: Passage) -> bool:
-        return len(quote & _terms(passage.text)) >= 0.8 * len(quote)
-
     by_number = {p.number: p for p in passages}
-    if any(holds(by_number[n]) for n in reply.citations if n in by_number):
+    if any(quote_held(reply.quote, by_number[n]) for n in reply.citations if n in by_number):
         return reply, ""
-    holders = [p.number for p in passages if holds(p)]
+    holders = [p.number for p in passages if quote_held(reply.quote, p)]
     if len(holders) != 1:
         return reply, ""
     was = ", ".join(f"[{n}]" for n in reply.citations) or "no passage"
