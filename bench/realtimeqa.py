@@ -117,7 +117,12 @@ def read_week(repo: Path, week: str) -> WeekExport:
             if url and url not in export.articles and (hit.get("text") or "").strip():
                 export.articles[url] = {"title": hit.get("title"), "url": url, "outlet": _outlet(url),
                                         "published": _iso(hit.get("publish_date")), "text": hit["text"]}
+    seen: set[str] = set()
     for row in _jsonl(_git_show(repo, f"past/{year}/{week}_qa.jsonl")):
+        # 20230922_qa.jsonl lists each of its 20 questions twice, identical: count and keep one of each.
+        if str(row["question_id"]) in seen:
+            continue
+        seen.add(str(row["question_id"]))
         export.asked += 1
         item = _gold_row(row, searches.get(row["question_id"], []))
         if item is not None:
