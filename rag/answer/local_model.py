@@ -107,9 +107,9 @@ def start_server(model: Path, options: ServerOptions) -> tuple[Any, str]:
 
     xllamacpp's server has no stop method: it runs until the process ends.
     """
+    params = server_params(model, options)  # first: it names the extra when xllamacpp is missing
     import xllamacpp
 
-    params = server_params(model, options)
     try:
         server = xllamacpp.Server(params)
     except Exception as exc:  # xllamacpp raises plain RuntimeError/ValueError for a bad file or a busy port
