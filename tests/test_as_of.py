@@ -49,6 +49,8 @@ FRIDAY = date(2023, 1, 6)  # a Friday
     ("Who is currently the speaker?", date(2022, 12, 8), FRIDAY),
     ("Which band recently split?", date(2022, 12, 8), FRIDAY),
     ("What rose in the past 3 days?", date(2023, 1, 4), FRIDAY),
+    ("What rose in the past twelve days?", date(2022, 12, 26), FRIDAY),  # any number word, one copy of them
+    ("What changed over the last 0 days?", FRIDAY, FRIDAY),  # never a window that ends before it starts
 ])
 def test_time_words_are_read_against_as_of(question: str, start: date, end: date) -> None:
     window = parse_window(question, FRIDAY)

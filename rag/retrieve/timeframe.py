@@ -24,6 +24,7 @@ from typing import Any
 from rag.errors import RagError
 from rag.models import day_number
 from rag.text.dates import WEEKDAYS
+from rag.text.numbers import NUMBER_WORD, NUMBER_WORDS
 
 DAY_KEY = "published_day"  # chunk metadata: int YYYYMMDD, 0 when the article has no known date
 
@@ -66,9 +67,8 @@ def _month_start(day: date) -> date:
 # (pattern, window as a function of as_of). Order matters: the first match wins, so the narrower
 # phrases ("last week") come before the words they contain ("week").
 _WEEKDAY = re.compile(rf"\b(?:on |last |this past )?({'|'.join(WEEKDAYS)})(?:'s|’s)?\b", re.IGNORECASE)
-_LAST_N = re.compile(r"\b(?:last|past|previous)\s+(\d{1,3}|two|three|four|five|six|seven|ten)\s+"
-                     r"(day|week|month)s?\b", re.IGNORECASE)
-_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10}
+_LAST_N = re.compile(rf"\b(?:last|past|previous)\s+(\d{{1,3}}|{NUMBER_WORD})\s+(day|week|month)s?\b",
+                     re.IGNORECASE)
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
 
 
@@ -105,8 +105,8 @@ def parse_window(question: str, as_of: date) -> Window | None:
     """
     match = _LAST_N.search(question)
     if match:
-        count = _NUMBER_WORDS.get(match[1].lower()) or int(match[1])
-        days = count * _UNIT_DAYS[match[2].lower()]
+        count = int(match[1]) if match[1].isdigit() else NUMBER_WORDS[match[1].lower()]
+        days = max(count, 1) * _UNIT_DAYS[match[2].lower()]
         return _clip(as_of - timedelta(days=days - 1), as_of, as_of, match[0])
     for pattern, window in _RULES:
         found = pattern.search(question)
