@@ -34,3 +34,18 @@ def test_a_question_listed_twice_in_a_week_is_asked_and_kept_once(tmp_path: Path
     assert week.asked == 2
     assert [g["id"] for g in week.gold] == ["20230922_2", "20230922_3"]
     assert [g["answers"] for g in week.gold] == [["Carlos Sainz"], ["Lando Norris"]]
+
+
+def test_the_fair_no_date_view_blanks_only_passages_published_after_the_quiz_day() -> None:
+    from datetime import date
+
+    from llama_index.core.schema import TextNode
+
+    from bench.realtimeqa import _published_by
+
+    nodes = [TextNode(text=f"passage {day}", metadata={"published_day": day, "doc_id": f"d{day}"})
+             for day in (20230921, 20230922, 20230923, 0)]
+    texts, docs = _published_by(nodes, date(2023, 9, 22), "doc_id")
+    # the quiz day itself and an undated article stay (as the as_of filter keeps them); the day after goes
+    assert texts == ["passage 20230921", "passage 20230922", "", "passage 0"]
+    assert docs == ["d20230921", "d20230922", "", "d0"]
