@@ -436,7 +436,8 @@ GOOD = json.dumps(
 
 
 def test_load_gold_is_lenient(tmp_path: Path):
-    """Only id, question and answers are needed; a free type label is kept; unknown fields are ignored."""
+    """Only id, question and answers (or "answerable": false) are needed; a free type label is kept; unknown
+    fields are ignored."""
     free = json.dumps({"id": "x2", "question": "q?", "answers": ["a"], "type": "trivia", "as_of": "2023/01/05",
                        "wrong_answers": ["b"]})
     unanswerable = json.dumps({"id": "x3", "question": "q?", "answers": []})
@@ -445,6 +446,13 @@ def test_load_gold_is_lenient(tmp_path: Path):
     assert trivia.as_of == date(2023, 1, 5) and good.as_of is None
     assert trivia.extra == {"wrong_answers": ["b"]}
     assert (none.type, none.answerable) == ("unanswerable", False)
+    # answers may be left out where they cannot apply: an unanswerable row, or a list question's answers_all
+    refuse = json.dumps({"id": "x4", "question": "q?", "answerable": False})
+    typed = json.dumps({"id": "x5", "question": "q?", "type": "unanswerable"})
+    listed = json.dumps({"id": "x6", "question": "q?", "answers_all": ["a", "b"]})
+    refused, typed_item, list_item = load_gold(write_lines(tmp_path, refuse, typed, listed))
+    assert (refused.answerable, refused.answers, typed_item.answerable) == (False, [], False)
+    assert (list_item.answerable, list_item.answers, list_item.answers_all) == (True, [], ["a", "b"])
 
 
 def test_load_gold_names_the_bad_line(tmp_path: Path):

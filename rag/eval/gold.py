@@ -1,11 +1,12 @@
 """The gold set: loading and validating eval/gold.jsonl (format in eval/README.md).
 
 Data shapes:
-    gold line   {"id", "question", "answers": [str], "answers_all"?: [str], "supporting_docs"?: [doc stem],
+    gold line   {"id", "question", "answers"?: [str], "answers_all"?: [str], "supporting_docs"?: [doc stem],
                  "type"?: str, "answerable"?: bool, "as_of"?: "YYYY-MM-DD", "note"?: str,
                  ...unknown keys kept in GoldItem.extra and otherwise ignored}
 
-Read leniently, so gold files written for other corpora work: `answers_all` and `supporting_docs` default to
+Read leniently, so gold files written for other corpora work: `answers` (when `answers_all` is given or the
+question is marked unanswerable), `answers_all` and `supporting_docs` default to
 empty (document metrics then do not apply), `answerable` to whether any answer is given, `type` to
 "factoid" (or "unanswerable"). A known type keeps its meaning (an "unanswerable" item must be refused, a
 "conflict" one must cite every supporting article); any other label is just a slice of the report.
@@ -27,9 +28,9 @@ from typing import Any
 from rag.errors import RagError
 
 TYPES = ("factoid", "numeric", "temporal", "list", "multi-doc", "conflict", "unanswerable", "paraphrase")
-_REQUIRED: dict[str, type] = {"id": str, "question": str, "answers": list}
-_OPTIONAL: dict[str, type] = {"answers_all": list, "supporting_docs": list, "type": str, "answerable": bool,
-                              "note": str, "as_of": str}
+_REQUIRED: dict[str, type] = {"id": str, "question": str}
+_OPTIONAL: dict[str, type] = {"answers": list, "answers_all": list, "supporting_docs": list, "type": str,
+                              "answerable": bool, "note": str, "as_of": str}
 
 
 @dataclass
@@ -85,7 +86,12 @@ def _gold_item(raw: Any, where: str) -> GoldItem:
         if key in raw and raw[key] is not None and not isinstance(raw[key], kind):
             got = type(raw[key]).__name__
             raise RagError(f"{where}: field {key!r} must be a {kind.__name__}, not {got}.")
-    answers, answers_all = list(raw["answers"]), list(raw.get("answers_all") or [])
+    says_unanswerable = raw.get("answerable") is False or raw.get("type") == "unanswerable"
+    if "answers" not in raw and "answers_all" not in raw and not says_unanswerable:
+        # Without this, a row that only forgot its answers would be scored as one that must be refused.
+        raise RagError(f"{where}: missing field(s) answers (or answers_all); a question the articles do not "
+                       f"answer says \"answerable\": false.")
+    answers, answers_all = list(raw.get("answers") or []), list(raw.get("answers_all") or [])
     supporting = list(raw.get("supporting_docs") or [])
     for key, values in (("answers", answers), ("answers_all", answers_all), ("supporting_docs", supporting)):
         if not all(isinstance(v, str) and v.strip() for v in values):
