@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold", type=Path, default=None, help="gold JSONL file (default: eval/gold.jsonl)")
     ev.add_argument("--llm", choices=["extractive", "openai"], default=None, help="answer mode (as for ask)")
     ev.add_argument("--k", type=int, default=None, help="passages per question (default: RAG_TOP_K=5)")
-    ev.add_argument("--out", type=Path, default=None, help="report folder (default: eval/out)")
+    ev.add_argument("--out", type=Path, default=None, help="report folder (default: eval/out for eval/gold.jsonl, "
+                    "RAG_DATA_DIR/eval/reports/NAME for another gold file NAME.jsonl)")
     ev.add_argument("--judge", choices=["lexical", "llm"], default="lexical",
                     help="support check for citation metrics: lexical+embedding (offline) or the configured LLM")
     ev.add_argument("--limit", type=int, default=None, help="only the first N questions")
@@ -196,6 +197,18 @@ def _one_shot_embedder(settings: Settings) -> Iterator[Embedder | None]:
         embedder.close(wait=False)  # the child exits on its own once its input closes
 
 
+def default_report_dir(gold_path: Path, settings: Settings) -> Path:
+    """Where `rag eval` writes its reports without --out: eval/out for the project's own gold set, and
+    RAG_DATA_DIR/eval/reports/<gold file name> for any other, so scoring one's own corpus never
+    overwrites the seed report (or another gold file's)."""
+    from rag.settings import PROJECT_ROOT
+
+    own = PROJECT_ROOT / "eval" / "gold.jsonl"
+    if gold_path.resolve() == own.resolve():
+        return PROJECT_ROOT / "eval" / "out"
+    return settings.data_dir / "eval" / "reports" / gold_path.stem
+
+
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.gold import load_gold
     from rag.eval.report import write_reports
@@ -218,7 +231,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     mode = args.llm or settings.resolved_llm
     summary, results = evaluate(gold, settings=settings, corpus=args.corpus, k=k, llm=mode, judge=args.judge,
                                 progress=not args.quiet)
-    out = args.out or PROJECT_ROOT / "eval" / "out"
+    out = args.out or default_report_dir(gold_path, settings)
     run_info = {"gold": str(gold_path), "corpus": str(args.corpus or "seeds/"), "mode": mode, "k": k,
                 "judge": args.judge, "model": settings.openai_model if mode == "openai" else None}
     json_path, html_path = write_reports(summary, results, out, run_info)

@@ -176,8 +176,14 @@ def test_rag_eval_over_a_corpus_folder(tmp_path: Path) -> None:
     # The index is cached by content: a second run reuses it, a changed corpus gets its own.
     cached = list((data / "eval" / "corpora").iterdir())
     assert len(cached) == 1
-    assert rag_eval(data, "--corpus", str(corpus), "--gold", str(gold), "--out", str(tmp_path / "o2"),
-                    "--quiet").returncode == 0
+    seed_report = PROJECT_ROOT / "eval" / "out" / "report.json"
+    before = seed_report.stat().st_mtime_ns if seed_report.exists() else None
+    again = rag_eval(data, "--corpus", str(corpus), "--gold", str(gold), "--quiet")  # no --out
+    assert again.returncode == 0, again.stderr
     assert list((data / "eval" / "corpora").iterdir()) == cached
+    # Without --out the reports go beside the data, named after the gold file, not over the seed report.
+    assert json.loads((data / "eval" / "reports" / "gold" / "report.json").read_text())["run"]["gold"] == str(gold)
+    assert str(data / "eval" / "reports" / "gold") in again.stdout
+    assert (seed_report.stat().st_mtime_ns if seed_report.exists() else None) == before
     missing = rag_eval(data, "--corpus", str(corpus))
     assert missing.returncode != 0 and "--gold" in missing.stderr and "Traceback" not in missing.stderr
