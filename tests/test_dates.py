@@ -12,6 +12,7 @@ from rag.models import Article
 from rag.text.dates import (
     DateMention,
     format_resolved,
+    lede_dateline,
     parse_date_value,
     parse_dateline,
     published_from_text,
@@ -135,3 +136,25 @@ def test_datelines_and_metadata_values() -> None:
     assert parse_date_value("2024-12-03T08:00:00Z") == date(2024, 12, 3)
     assert parse_date_value("5 December 2024") == date(2024, 12, 5)
     assert parse_date_value("not a date") is None
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("SPRINGFIELD, March 3, 2024 — The bridge repair cost $48 million, the city said.", date(2024, 3, 3)),
+    ("NEW YORK, March 3, 2024 /PRNewswire/ -- Acme Corp. today announced a merger.", date(2024, 3, 3)),
+    ("CAPE CANAVERAL, Fla., Jan. 5, 2023 (AP) — A rocket lifted off on Thursday.", date(2023, 1, 5)),
+    ("GENEVA, 14 February 2025 - The talks resumed on Friday, diplomats said.", date(2025, 2, 14)),
+    ("WASHINGTON — The House voted on Wednesday.", None),  # no date in it
+    ("LONDON, Dec 2 (Reuters) - Shares fell on Monday.", None),  # no year: not guessed
+    ("March 3, 2024 — a day the city will remember, the mayor said.", None),  # no place: a sentence
+])
+def test_a_lede_that_opens_with_a_dateline(line: str, expected: date | None) -> None:
+    assert lede_dateline(line) == expected
+
+
+def test_a_plain_text_article_is_dated_by_its_lede(tmp_path: Path) -> None:
+    path = tmp_path / "bridge.txt"
+    path.write_text("Bridge reopens\n\nSPRINGFIELD, March 3, 2024 — The bridge repair cost $48 million, the city "
+                    "said on Monday. Work took two years.\n", encoding="utf-8")
+    (article,) = load_path(path).articles
+    assert article.published == date(2024, 3, 3)
+    assert article.text.startswith("Bridge reopens\n\nSPRINGFIELD, March 3, 2024 — The bridge")  # text kept whole

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from rag.text.dates import is_empty_date_label, parse_dateline
+from rag.text.dates import is_empty_date_label, lede_dateline, parse_dateline
 
 
 @dataclass
@@ -130,7 +130,8 @@ def _clean_head(lines: list[str]) -> tuple[list[str], date | None]:
     kept: list[str] = []
     for index, line in enumerate(lines):
         if is_prose(line):
-            return kept + lines[index:], published
+            # With no dateline line above it, the lede may open with one (it stays in the text).
+            return kept + lines[index:], published or lede_dateline(line)
         dateline = parse_dateline(line) if line else None
         if dateline:
             published = published or dateline

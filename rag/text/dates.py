@@ -83,6 +83,23 @@ def parse_dateline(line: str) -> date | None:
     return None
 
 
+# A wire or press-release lede that opens with its dateline: "SPRINGFIELD, Ill., March 3, 2024 — ...",
+# "NEW YORK, March 3, 2024 /PRNewswire/ -- ...". The place in capitals and the dash after the date keep
+# it apart from a sentence that merely starts with a date. Only a full date counts: "LONDON, Dec 2
+# (Reuters) -" has no year, and guessing one would misdate archive copy.
+_LEDE_DATELINE = re.compile(
+    rf"^[A-Z][A-Z.'’ -]*[A-Z.],(?:\s+[A-Z][\w.]*(?:\s+[A-Z][\w.]*){{0,2}},)?\s+"
+    rf"(?P<date>(?:{WEEKDAY},?\s+)?(?:{MONTH}\s+{DAY},?\s+{YEAR}|{DAY}\s+{MONTH},?\s+{YEAR}))"
+    r"\s*(?:/[^/\n]{1,40}/|\([^)\n]{1,40}\))?\s*(?:--|[—–-])\s")
+
+
+def lede_dateline(line: str) -> date | None:
+    """The date of a body line that opens with a dateline ("NEW YORK, March 3, 2024 /PRNewswire/ -- ..."),
+    or None."""
+    match = _LEDE_DATELINE.match(line.strip())
+    return _parse_explicit(match.group("date"), ("en",)) if match else None
+
+
 def is_empty_date_label(line: str) -> bool:
     """True for a "Date:" / "Published:" label with nothing after it."""
     return bool(_EMPTY_LABEL.match(line.strip()))
