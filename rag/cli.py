@@ -262,7 +262,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve_llm(args: argparse.Namespace, settings: Settings) -> int:
     import os
-    import threading
+    import signal
 
     from rag.answer.local_model import ServerOptions, packaged_model, require_file, start_server
 
@@ -275,15 +275,21 @@ def _serve_llm(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: serving on {args.host} with no --api-key: anyone who can reach it can use the model.",
               file=sys.stderr)
     print(f"loading {model} ...", flush=True)
-    _server, base_url = start_server(model, options)
+    # llama.cpp's threads may install their own SIGINT handler, which once left Ctrl-C unanswered: block
+    # the stop signals before any thread starts (threads inherit the mask) and take them here, in order.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        _server, base_url = start_server(model, options)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a caller in this process gets its signals back
+        raise
     key = "OPENAI_API_KEY=<your --api-key> " if args.api_key else ""
     print(f"serving {model.name} at {base_url}\n"
           f"in another shell: {key}OPENAI_BASE_URL={base_url} rag ask \"your question\"\n"
           "Ctrl-C stops it.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("stopped.", flush=True)
+    signal.sigwait(stop_signals)
+    print("stopped.", flush=True)
     # llama.cpp's server has no stop method and its threads can hold up interpreter shutdown: end here.
     sys.stderr.flush()
     os._exit(0)

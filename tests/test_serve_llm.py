@@ -32,7 +32,9 @@ def _read_base_url(proc: subprocess.Popen[str]) -> str:
 
 
 @pytest.mark.llm
-def test_serve_llm_answers_through_openai_base_url_and_stops_on_ctrl_c(gguf_model: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_llm_answers_through_openai_base_url_and_stops_on_ctrl_c(gguf_model: Path, tmp_path: Path,
+                                                                       stop: signal.Signals) -> None:
     env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen([sys.executable, "-m", "rag", "serve-llm", "--model", str(gguf_model), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -45,7 +47,7 @@ def test_serve_llm_answers_through_openai_base_url_and_stops_on_ctrl_c(gguf_mode
         answer = Assistant(settings).ask("When did the army leave Hama?")
         # The 270M test model's wording is not judged: that the answer came back from the server is.
         assert answer.mode == "openai" and answer.usage.get("prompt_tokens", 0) > 100, answer.notes
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0 and "stopped." in out
     finally:
