@@ -275,8 +275,9 @@ def _serve_llm(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: serving on {args.host} with no --api-key: anyone who can reach it can use the model.",
               file=sys.stderr)
     print(f"loading {model} ...", flush=True)
-    # llama.cpp's threads may install their own SIGINT handler, which once left Ctrl-C unanswered: block
-    # the stop signals before any thread starts (threads inherit the mask) and take them here, in order.
+    # The kernel hands Ctrl-C to any thread not blocking it; caught by one of llama.cpp's, Python's handler
+    # never woke the waiting main thread. Block the stop signals before those threads start (they inherit
+    # the mask) and take them here with sigwait, whichever thread the kernel would have picked.
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
