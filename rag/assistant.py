@@ -140,15 +140,17 @@ class Assistant:
             self._has_articles = True
             return report
 
-    def retrieve(self, question: str, k: int | None = None, *, as_of: date | None = None) -> list[Passage]:
-        """The top-k passages for a question asked on `as_of` (default today), numbered from 1: nothing
-        published after that day, and passages from the period its words name ("this week") first."""
-        results = self.retriever.search(question, k or self.settings.top_k, timeframe(question, as_of))
+    def retrieve(self, question: str, k: int | None = None, *, as_of: date | str | None = None) -> list[Passage]:
+        """The top-k passages for a question asked on `as_of` (a date or "YYYY-MM-DD", default today),
+        numbered from 1: nothing published after that day, and passages from the period its words name
+        ("this week") first."""
+        question, k, frame = _question_text(question), _top_k(k, self.settings.top_k), timeframe(question, as_of)
+        results = self.retriever.search(question, k, frame)
         return [Passage(node=r.node, score=float(r.score or 0.0), number=i)
                 for i, r in enumerate(results, start=1)]
 
     def ask(self, question: str, history: History | None = None, *, k: int | None = None,
-            llm: str | None = None, as_of: date | None = None) -> Answer:
+            llm: str | None = None, as_of: date | str | None = None) -> Answer:
         """Answer a question (a follow-up when `history` is given) with citations, as it would have been
         answered on `as_of` (default today)."""
         answer: Answer | None = None
@@ -159,11 +161,10 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: History | None = None, *, k: int | None = None,
-               llm: str | None = None, as_of: date | None = None) -> Iterator[str | Answer]:
+               llm: str | None = None, as_of: date | str | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as the answer is written, then the final `Answer` (see `ask`)."""
-        question = question.strip()
-        if not question:
-            raise RagError("The question is empty; ask something about the articles.")
+        question = _question_text(question)
+        k = _top_k(k, self.settings.top_k)
         mode = llm or self.settings.resolved_llm
         if mode not in ("extractive", "openai"):
             raise RagError(f"Unknown answer mode {mode!r}: use extractive or openai.")
@@ -206,3 +207,23 @@ class Assistant:
 
             return OpenAIGenerator(self.settings)
         return ExtractiveGenerator(self.scorer, self.gazetteer)
+
+
+def _question_text(question: object) -> str:
+    """The question stripped; a clear error for an empty one or for something that is not text."""
+    if not isinstance(question, str):
+        raise RagError(f"The question must be text, not {type(question).__name__}.")
+    question = question.strip()
+    if not question:
+        raise RagError("The question is empty; ask something about the articles.")
+    return question
+
+
+def _top_k(k: object, default: int) -> int:
+    """How many passages to retrieve: `default` for None; a whole number of at least 1 otherwise (0 or -1
+    would silently mean the default or a slice from the end)."""
+    if k is None:
+        return default
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise RagError(f"k must be a whole number of at least 1, not {k!r}.")
+    return k

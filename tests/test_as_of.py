@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from rag.eval.gold import doc_stem
 from rag.retrieve.timeframe import (
     TimeFrame,
     Window,
+    as_of_date,
     as_of_lead,
     eligible,
     parse_as_of,
@@ -82,6 +83,11 @@ def test_as_of_input_and_wording() -> None:
     with pytest.raises(RagError, match="YYYY-MM-DD"):
         parse_as_of("14/02/2025")
     assert as_of_lead(date(2025, 2, 14)) == "As of 14 February 2025, "
+    # From Python, as_of may be a date, a datetime (its day) or the same string the CLI takes.
+    assert as_of_date("2025-02-14") == as_of_date(datetime(2025, 2, 14, 23, 59)) == date(2025, 2, 14)
+    assert as_of_date(None) is None
+    with pytest.raises(RagError, match="as_of must be a date"):
+        as_of_date(20250214)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------- articles the tests write themselves
@@ -125,6 +131,24 @@ def test_an_article_published_after_as_of_is_never_retrieved(corpus_assistant: A
         answer = corpus_assistant.ask(question, as_of=as_of)
         assert answer.citations and all(doc_stem(c.doc_id) != "june" for c in answer.citations)
         assert "Bruno" not in answer.text
+
+
+def test_python_callers_get_clear_errors_and_string_dates(corpus_assistant: Assistant) -> None:
+    question = "Who won the mayoral election in Port Verran?"
+    by_string = corpus_assistant.retrieve(question, 10, as_of="2024-03-04")
+    assert [p.doc_id for p in by_string] == [p.doc_id for p in corpus_assistant.retrieve(question, 10,
+                                                                                           as_of=date(2024, 3, 4))]
+    answer = corpus_assistant.ask(question, as_of=datetime(2024, 3, 4, 18, 30))
+    assert answer.as_of == date(2024, 3, 4) and "Bruno" not in answer.text
+    for bad_k in (0, -1, 2.5, "5", True):  # -1 used to mean "all but the last", 0 the default
+        with pytest.raises(RagError, match="k must be a whole number"):
+            corpus_assistant.retrieve(question, bad_k)  # type: ignore[arg-type]
+        with pytest.raises(RagError, match="k must be a whole number"):
+            corpus_assistant.ask(question, k=bad_k)  # type: ignore[arg-type]
+    with pytest.raises(RagError, match="YYYY-MM-DD"):
+        corpus_assistant.ask(question, as_of="yesterday")
+    with pytest.raises(RagError, match="must be text"):
+        corpus_assistant.ask(None)  # type: ignore[arg-type]
 
 
 def test_time_words_favour_the_window_and_the_answer_says_as_of(corpus_assistant: Assistant) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from rag.errors import RagError
@@ -121,10 +121,24 @@ def parse_window(question: str, as_of: date) -> Window | None:
     return None
 
 
-def timeframe(question: str, as_of: date | None) -> TimeFrame:
-    """The question's time frame; `as_of` defaults to today."""
-    day = as_of or date.today()
+def timeframe(question: str, as_of: date | str | None) -> TimeFrame:
+    """The question's time frame; `as_of` (a date, or "YYYY-MM-DD") defaults to today."""
+    day = as_of_date(as_of) or date.today()
     return TimeFrame(day, parse_window(question, day))
+
+
+def as_of_date(value: date | str | None) -> date | None:
+    """`as_of` as a day: a datetime counts as its day, a string is read as "YYYY-MM-DD" (`parse_as_of`);
+    None means today. Anything else is a clear error rather than a crash deep in the retriever."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return parse_as_of(value)
+    raise RagError(f"as_of must be a date or a 'YYYY-MM-DD' string, not {type(value).__name__} {value!r}.")
 
 
 def parse_as_of(text: str | None) -> date | None:
