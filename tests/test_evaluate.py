@@ -473,6 +473,21 @@ def test_load_gold_names_the_bad_line(tmp_path: Path):
         load_gold(tmp_path / "nope.jsonl")
 
 
+def test_load_gold_reads_scalars_as_meant_and_names_every_bad_line(tmp_path: Path):
+    numbered = json.dumps({"id": 7, "question": "q?", "answers": "$48 million", "supporting_docs": "d"})
+    (item,) = load_gold(write_lines(tmp_path, numbered))
+    assert (item.id, item.answers, item.supporting_docs) == ("7", ["$48 million"], ["d"])
+    empty = json.dumps({"id": "x2", "question": "  ", "answers": ["a"]})
+    bad_date = json.dumps({"id": "x3", "question": "q?", "answers": ["a"], "as_of": "soon"})
+    with pytest.raises(RagError) as caught:
+        load_gold(write_lines(tmp_path, GOOD, empty, "{", bad_date, GOOD))
+    message = str(caught.value)
+    assert message.startswith("4 bad lines in ")
+    for line, what in ((2, "the question is empty"), (3, "not valid JSON"), (4, "'as_of' 'soon'"),
+                       (5, "duplicate id 'x1'")):
+        assert f"gold.jsonl:{line}: {what}" in message
+
+
 def test_load_gold_keeps_unknown_keys(tmp_path: Path):
     extra = GOOD[:-1] + ', "note": "n", "difficulty": 3}'
     (gold,) = load_gold(write_lines(tmp_path, extra))

@@ -5,7 +5,8 @@ Data shapes:
                  "type"?: str, "answerable"?: bool, "as_of"?: "YYYY-MM-DD", "note"?: str,
                  ...unknown keys kept in GoldItem.extra and otherwise ignored}
 
-Read leniently, so gold files written for other corpora work: `answers` (when `answers_all` is given or the
+Read leniently, so gold files written for other corpora work: a numeric `id` and a lone answer string
+(`"answers": "$48 million"`) read as meant; `answers` (when `answers_all` is given or the
 question is marked unanswerable), `answers_all` and `supporting_docs` default to
 empty (document metrics then do not apply), `answerable` to whether any answer is given, `type` to
 "factoid" (or "unanswerable"). A known type keeps its meaning (an "unanswerable" item must be refused, a
@@ -14,7 +15,8 @@ empty (document metrics then do not apply), `answerable` to whether any answer i
     doc stem    the article's file name without extension: "000_0acf8dbdca9c3ed5" for doc_id
                 "000_0acf8dbdca9c3ed5.txt" (or "sub/000_0acf8dbdca9c3ed5.txt")
 
-A bad line raises `RagError` naming the file and line, so `rag eval` prints it without a traceback.
+Bad lines raise one `RagError` naming the file and line of each (up to 20), so `rag eval` prints them all
+without a traceback.
 """
 
 from __future__ import annotations
@@ -57,23 +59,39 @@ def load_gold(path: str | Path) -> list[GoldItem]:
     except FileNotFoundError as exc:
         raise RagError(f"Gold set {path} not found; pass a .jsonl file (see eval/README.md).") from exc
     items: list[GoldItem] = []
+    problems: list[str] = []
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RagError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
-        item = _gold_item(raw, where)
+            item = _gold_item(_json_line(line, where), where)
+        except RagError as exc:
+            problems.append(str(exc))  # every bad line is named at once, not one per run
+            continue
         if item.id in seen:
-            raise RagError(f"{where}: duplicate id {item.id!r}; every question needs its own id.")
+            problems.append(f"{where}: duplicate id {item.id!r}; every question needs its own id.")
         seen.add(item.id)
         items.append(item)
+    if problems:
+        shown = problems[:_MAX_PROBLEMS] + ([f"... and {len(problems) - _MAX_PROBLEMS} more"]
+                                            if len(problems) > _MAX_PROBLEMS else [])
+        head = "" if len(problems) == 1 else f"{len(problems)} bad lines in {path}:\n  "
+        raise RagError(head + "\n  ".join(shown))
     if not items:
         raise RagError(f"Gold set {path} holds no questions.")
     return items
+
+
+_MAX_PROBLEMS = 20
+
+
+def _json_line(line: str, where: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RagError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
 
 
 def _gold_item(raw: Any, where: str) -> GoldItem:
@@ -82,10 +100,19 @@ def _gold_item(raw: Any, where: str) -> GoldItem:
     missing = [key for key in _REQUIRED if key not in raw]
     if missing:
         raise RagError(f"{where}: missing field(s) {', '.join(missing)}.")
+    raw = dict(raw)
+    # Other datasets number their questions and give a lone answer as a string: both read as meant.
+    if isinstance(raw["id"], int) and not isinstance(raw["id"], bool):
+        raw["id"] = str(raw["id"])
+    for key in ("answers", "answers_all", "supporting_docs"):
+        if isinstance(raw.get(key), str):
+            raw[key] = [raw[key]]
     for key, kind in (_REQUIRED | _OPTIONAL).items():
         if key in raw and raw[key] is not None and not isinstance(raw[key], kind):
             got = type(raw[key]).__name__
             raise RagError(f"{where}: field {key!r} must be a {kind.__name__}, not {got}.")
+    if not raw["question"].strip():
+        raise RagError(f"{where}: the question is empty.")
     says_unanswerable = raw.get("answerable") is False or raw.get("type") == "unanswerable"
     if "answers" not in raw and "answers_all" not in raw and not says_unanswerable:
         # Without this, a row that only forgot its answers would be scored as one that must be refused.
