@@ -31,10 +31,24 @@ def test_how_much_did_it_cost_wants_money_not_the_first_number() -> None:
     assert question_kind("how much did the bridge repair cost?") == "money"
     assert question_kind("He signed a 9-year contract worth how much?") == "money"  # the verb before "how much"
     assert question_kind("The average gas price fell below what price?") == "money"
-    assert question_kind("Prices rose by how much?") == "number"
+    assert question_kind("Prices rose by how much?") == "amount"
     assert _short("how much did the bridge repair cost?", text, text.split(". ")[1]) == "$48 million"
     assert figure("It paid 19 million dollars for the lunch.", PATTERNS["money"], "how much", None, NONE) \
         == "19 million dollars"
+
+
+def test_how_much_is_an_amount_money_or_a_percentage_before_a_count() -> None:
+    assert question_kind("How much is the combo?") == "amount"
+    assert question_kind("How many people came?") == "number"
+    assert question_kind("How much money did it raise?") == "money"
+    # A change in prices is a percentage as often as money: the change verb decides, not "prices".
+    assert question_kind("How much have egg prices increased over the past year?") == "amount"
+    assert _short("How much is the combo?", "For 2 items, the combo costs $1.50 at 40 stores.") == "$1.50"
+    assert _short("How much did cafe prices rise?", "Cafe owners said prices rose 12 percent this year.") \
+        == "12 percent"
+    assert _short("How much plastic is recycled?", "Only 9% of plastic is recycled, the agency said.") == "9%"
+    # No money or percentage: the count, with its noun.
+    assert _short("His tally rose to how much?", "His tally rose to 22 titles on Sunday.") == "22 titles"
 
 
 def test_a_count_comes_with_its_noun_and_belongs_to_the_time_asked_about() -> None:

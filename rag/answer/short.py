@@ -2,7 +2,8 @@
 
 `short_answer` reads one sentence for what the question asks (`rag.retrieve.rerank.question_kind`):
 - a date: the mention nearest the question's words, resolved against the dateline (`key_date`);
-- a distance, a span of time, money, a percentage or a count: the figure nearest the counted thing, skipping figures
+- a distance, a span of time, money, a percentage or a count (for "how much": money or a percentage before a
+  count): the figure nearest the counted thing, skipping figures
   that belong to another year or period than the one asked about ("up from 40,000 last year");
 - a name or a place: the proper name the question does not already hold; when the sentence only says
   "he" or "the retailer", the name comes from the sentence before (`named_referent`);
@@ -19,7 +20,7 @@ from rag.answer.conflict import Sentence, event_words, key_date
 from rag.retrieve.rerank import PATTERNS
 from rag.text.lexicon import Lexicon
 from rag.text.names import name_held, proper_names, with_style
-from rag.text.numbers import count_distance, duration_text, figures_for, referred_figure
+from rag.text.numbers import count_distance, duration_text, figures_for, is_bare_count, referred_figure
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
 _PRONOUN = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
@@ -32,7 +33,7 @@ def short_answer(sentence: Sentence, kind: str | None, question: str, lexicon: L
     if kind == "date":
         found = key_date(sentence, question, lexicon)
         return found.describe() if found else None
-    if kind in ("distance", "duration", "money", "percent", "number"):
+    if kind in ("distance", "duration", "money", "percent", "number", "amount"):
         return (figure(sentence.text, PATTERNS[kind], question, focus, lexicon)
                 or referred_figure(sentence.text, previous_sentence(sentence), PATTERNS[kind]))
     if kind in ("name", "place"):
@@ -93,11 +94,14 @@ def figure(text: str, pattern: re.Pattern[str], question: str, focus: str | None
         spots = [m.start() for m in re.finditer(r"\w+", text) if lexical_tokens(m.group(0), lexicon) == [focus]]
         if spots:
             matches.sort(key=lambda m: count_distance(m, spots))
+    if pattern is PATTERNS["amount"]:
+        # "How much?" is answered by money or a percentage before a bare count ("$1.50 for 2 items").
+        matches.sort(key=lambda m: is_bare_count(m.group(0)))
     if pattern is PATTERNS["duration"]:
         return duration_text(matches[0])  # "her 20-year sentence" answers "how long" as "20 years"
-    if pattern is not PATTERNS["number"]:
-        return matches[0].group(0).strip()
-    return _with_unit(text, matches[0], focus, lexicon)
+    if pattern is PATTERNS["number"] or (pattern is PATTERNS["amount"] and is_bare_count(matches[0].group(0))):
+        return _with_unit(text, matches[0], focus, lexicon)
+    return matches[0].group(0).strip()
 
 
 def _with_unit(text: str, match: re.Match[str], focus: str | None, lexicon: Lexicon) -> str:

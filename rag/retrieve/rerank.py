@@ -25,7 +25,7 @@ from rag.settings import AnswerConfig
 from rag.text.dates import MONTH, WEEKDAY, is_comparison_point
 from rag.text.lexicon import Lexicon
 from rag.text.names import proper_names
-from rag.text.numbers import DISTANCE, DURATION, MONEY, PERCENT, QUANTITY, figures_for, referred_figure
+from rag.text.numbers import AMOUNT, DISTANCE, DURATION, MONEY, PERCENT, QUANTITY, figures_for, referred_figure
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import STOPWORDS, lexical_tokens
 
@@ -40,6 +40,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "money": MONEY,
     "percent": PERCENT,
     "number": QUANTITY,
+    "amount": AMOUNT,
     "place": re.compile(r"\b(?:in|at|to|from|near|outside) (?:the )?[A-Z][a-z]+"),
     # Connectives that introduce a reason; which clause holds the answer is the scorer's business.
     "reason": re.compile(r"\b(?:because|due to|in order to|so as to|aims? to|aimed at|in response to|"
@@ -48,7 +49,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "quote": re.compile(r"[“\"]([^”\"]{3,}?)[”\"]"),
 }
 _WORD = re.compile(r"[\w’'-]+")
-FIGURES = ("number", "distance", "duration", "money", "percent")  # question kinds answered by a figure
+FIGURES = ("number", "distance", "duration", "money", "percent", "amount")  # question kinds answered by a figure
 _AUX = r"(?:is|was|are|were|did|does|do|has|have|had|will|can|could|would|should|may|might)"
 # "... for the first time since:", "since at least:": a statement to complete that asks since when.
 _SINCE_CLOZE = r"\bsince(?:\s+at\s+least)?\s*:\s*$"
@@ -59,6 +60,10 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                         r"how long ago)\b|" + _SINCE_CLOZE)),
     ("distance", re.compile(r"\bhow (far|close|distant)\b|\bdistance\b|\bkilomet")),
     ("duration", re.compile(r"\bhow long\b(?! ago)")),
+    # "How much have prices risen?" asks for a change: a percentage as often as money.
+    ("amount", re.compile(r"\bhow much\b.*\b(?:increase[sd]?|rise[sn]?|rose|fall(?:s|en)?|fell|drop(?:s|ped)?|"
+                          r"grow(?:s|n)?|grew|climb(?:s|ed)?|jump(?:s|ed)?|decline[sd]?|shr[iau]nk|soar(?:s|ed)?|"
+                          r"surge[sd]?|change[sd]?)\b")),
     ("money", re.compile(r"\bhow much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|priced|charge|charged|"
                          r"raise|raised|earn|earned|fine|fined|sell|sold|fund|funding|budget|money|owe|invest)|"
                          r"\bhow much money\b|\bwhat (?:was|is|will be) the (?:cost|price|value|fine|budget)\b|"
@@ -66,7 +71,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                          r"\b(?:what|which) price\b")),
     ("percent", re.compile(r"\b(?:what|which) (?:percent|percentage|share|proportion)\b|\bhow many percent\b|"
                            r"\bby what percent")),
-    ("number", re.compile(r"\bhow (many|much|old)\b|\bnumber of\b")),
+    # "How much is it?", "raised by how much?": money, a percentage or a count, whichever the sentence gives.
+    ("amount", re.compile(r"\bhow much\b")),
+    ("number", re.compile(r"\bhow (many|old)\b|\bnumber of\b")),
     ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|\bwhere\s*\?\s*$|" + _IN_WHICH)),
     ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
                           r"\bwhat (?:led|caused|prompted)\b")),

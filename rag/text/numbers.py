@@ -49,6 +49,14 @@ def duration_text(match: re.Match[str]) -> str:
 
 # A count: any number that is not a year ("since 2020" does not answer "how many"), or a vague count.
 QUANTITY = re.compile(rf"\b(?!(?:19|20)\d\d\b)(?:{NUMBER}|{'|'.join(VAGUE_COUNTS)}|dozen)\b", re.I)
+# An amount, what "how much" asks for without saying of what: money, a percentage or else a count. At one
+# spot the alternatives are tried in that order, so "$20,000" and "12 percent" keep their units.
+AMOUNT = re.compile(rf"{MONEY.pattern}|{PERCENT.pattern}|{QUANTITY.pattern}", re.I)
+
+
+def is_bare_count(figure: str) -> bool:
+    """Whether an AMOUNT match is a count alone ("22", "dozens"), not money or a percentage."""
+    return not (MONEY.fullmatch(figure.strip()) or PERCENT.fullmatch(figure.strip()))
 
 
 # A figure belongs to another time when its clause says so ("up from 40,000 last year").
