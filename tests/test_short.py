@@ -205,6 +205,21 @@ def test_a_middle_initial_is_part_of_the_name() -> None:
     assert [n for _, n in proper_names("George W. Bush said so.")] == ["George W. Bush"]
 
 
+def test_a_name_keeps_the_number_that_ends_it() -> None:
+    def names(text: str) -> list[str]:
+        return [n for _, n in proper_names(text)]
+
+    assert names("Title 42 expires on May 11.") == ["Title 42"]
+    assert names("It surpassed Super Bowl 49 in viewers.") == ["Super Bowl 49"]
+    assert names("Apollo 11 landed on the Moon.") == ["Apollo 11", "Moon"]
+    # A count, a day, a decimal or a score is not part of the name before it.
+    assert names("Apple 10 years ago said so.") == ["Apple"]
+    assert names("He met Smith 3 times on May 6.") == ["Smith"]
+    assert names("The Heat 110-102 win.") == ["Heat"]
+    assert names("It ended Jets 14, Patriots 28 on Sunday.") == ["Jets", "Patriots"]
+    assert _short("What is the policy called?", "The policy, Title 42, expires on May 11.") == "Title 42"
+
+
 def test_dotted_initials_keep_their_last_full_stop() -> None:
     assert [n for _, n in proper_names("Thousands of flights across the U.S. were delayed.")][-1] == "U.S."
     assert [n for _, n in proper_names("She moved to the U.K. in 2010.")] == ["U.K."]

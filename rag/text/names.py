@@ -104,7 +104,24 @@ def _runs(text: str) -> list[tuple[int, list[str]]]:
             runs.append((start, current))
     kept = [(start, words) if _quoted_title(text, start, words) else _trim(text, start, words)
             for start, words in runs]
-    return [(start, words) for start, words in kept if words]
+    return [(start, _numbered(text, start, words)) for start, words in kept if words]
+
+
+# A name that ends in its number ("Title 42", "Super Bowl 57", "Channel 4", "Apollo 11"): a bare number of at
+# most three digits right after the name, not a quantity ("Apple 10 years ago"), a decimal or a score
+# ("the Heat 110-102", "Jets 14, Patriots 28"), and not possessive or a day ("May 6" never gets here).
+_NAME_NUMBER = re.compile(r" (\d{1,3})(?![\w%]|[.,:/–-]\d|\s*[-–]|\s+(?:to|of|and|or|per|percent|points?|million|"
+                          r"billion|thousand|hundred|years?|months?|weeks?|days?|hours?|minutes?|seconds?|people|"
+                          r"times)\b|,?\s+[A-Z][\w'’.-]*\s+\d)")
+
+
+def _numbered(text: str, start: int, words: list[str]) -> list[str]:
+    end = start + len(" ".join(words))
+    if (words[-1].endswith(("'s", "’s")) or text[end - len(words[-1]):end] != words[-1]
+            or re.search(r"\d,?\s+$", text[:start])):  # the second side of a score: "Jets 14, Patriots 28"
+        return words
+    match = _NAME_NUMBER.match(text, end)
+    return [*words, match.group(1)] if match else words
 
 
 # A run that fills a quotation is a title, day and month names included ("Saturday Night Live", "May Day").
