@@ -41,6 +41,9 @@ def test_how_much_is_an_amount_money_or_a_percentage_before_a_count() -> None:
     assert question_kind("How much is the combo?") == "amount"
     assert question_kind("How many people came?") == "number"
     assert question_kind("How much money did it raise?") == "money"
+    assert question_kind("What age was she?") == question_kind("What is his age?") == "number"
+    assert question_kind("Vaccinations began for which age group?") == "name"
+    assert question_kind("What is the age range?") != "number"  # a range, not an age
     # A change in prices is a percentage as often as money: the change verb decides, not "prices".
     assert question_kind("How much have egg prices increased over the past year?") == "amount"
     assert _short("How much is the combo?", "For 2 items, the combo costs $1.50 at 40 stores.") == "$1.50"

@@ -73,7 +73,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"\bby what percent")),
     # "How much is it?", "raised by how much?": money, a percentage or a count, whichever the sentence gives.
     ("amount", re.compile(r"\bhow much\b")),
-    ("number", re.compile(r"\bhow (many|old)\b|\bnumber of\b")),
+    # "What age was she?", "What is his age?" ask for a count of years, as "how old" does.
+    ("number", re.compile(r"\bhow (many|old)\b|\bnumber of\b|\b(?:what|which) age\b(?! groups?\b)|"
+                          r"\bwhat (?:is|was) (?:his|her|its|their) age\b")),
     ("place", re.compile(r"^\s*where\b|\bwhere (?:is|was|are|were|did|does|do)\b|\bwhere\s*\?\s*$|" + _IN_WHICH)),
     ("reason", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:was|is) the reason\b|"
                           r"\bwhat (?:led|caused|prompted)\b")),
