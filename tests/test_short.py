@@ -223,6 +223,11 @@ def test_a_name_keeps_the_number_that_ends_it() -> None:
     assert _short("What is the policy called?", "The policy, Title 42, expires on May 11.") == "Title 42"
 
 
+def test_former_is_no_part_of_a_name() -> None:
+    text = "Former South Carolina Gov. Nikki Haley launched her bid on Tuesday."
+    assert [n for _, n in proper_names(text)] == ["South Carolina", "Nikki Haley"]
+
+
 def test_dotted_initials_keep_their_last_full_stop() -> None:
     assert [n for _, n in proper_names("Thousands of flights across the U.S. were delayed.")][-1] == "U.S."
     assert [n for _, n in proper_names("She moved to the U.K. in 2010.")] == ["U.K."]

@@ -22,7 +22,7 @@ _NAME = re.compile(r"(?:\b\d{1,3}(?:st|nd|rd|th)\s+(?=[A-Z]))?"
 # Words capitalised only because they start a sentence or a clause, and the names of days and months.
 _NOT_NAMES = frozenset("""a an the in on at by for from of to with as after before during since until but
 and or if when while this that these those it its he she they we i his her their our there here however
-meanwhile also earlier later last next according still yet so then now today yesterday monday tuesday
+meanwhile also earlier later last next according still yet so then now today yesterday former monday tuesday
 wednesday thursday friday saturday sunday january february march april may june july august september
 october november december""".split())
 # Month abbreviations are dates only when written with their full stop ("Nov. 3"); "Jan Smith" is a name.
