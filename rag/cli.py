@@ -133,8 +133,10 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.assistant import Assistant
 
     report = Assistant(settings).ingest(args.path, rebuild=args.rebuild, progress=not args.quiet)
+    kept = set(report.kept)
     for name, reason in report.skipped:
-        print(f"skipped {shown(name)}: {shown(reason)}", file=sys.stderr)
+        earlier = "; the version indexed earlier stays searchable" if name in kept else ""
+        print(f"skipped {shown(name)}: {shown(reason)}{earlier}", file=sys.stderr)
     for name, why in report.ignored:
         print(f"ignored {shown(name)}: {why}")
     print(f"{args.path}: {report.entries} entries")
@@ -143,7 +145,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if report.sidecars:
         print(f"  metadata sidecars applied: {len(report.sidecars)}")
     if report.skipped:
-        print(f"  skipped: {len(report.skipped)} (each named above with the reason)")
+        kept_text = f", {len(kept)} of them kept at the version indexed earlier" if kept else ""
+        print(f"  skipped: {len(report.skipped)} (each named above with the reason{kept_text})")
     if report.ignored:
         print(f"  ignored on purpose: {len(report.ignored)} (hidden files and folders, folder READMEs)")
     return 0

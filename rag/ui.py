@@ -294,12 +294,15 @@ def _ingest_uploads(assistant: Assistant, files: list[Path], upload_dir: Path, m
         return result
     upload_dir.mkdir(parents=True, exist_ok=True)
     new_files: list[Path] = []
+    replaced: dict[Path, bytes] = {}  # the earlier upload of the same name, put back if the new one is skipped
     for i, (src, name) in enumerate(accepted):
         if progress:
             progress(0.1 * (i + 1) / len(accepted), f"Saving {name}")
         dest = upload_dir / name
         if not dest.exists():
             new_files.append(dest)
+        else:
+            replaced[dest] = dest.read_bytes()
         shutil.copyfile(src, dest)
         result.saved.append(name)
     if progress:
@@ -311,14 +314,21 @@ def _ingest_uploads(assistant: Assistant, files: list[Path], upload_dir: Path, m
         result.summary = str(exc)
         for path in new_files:  # nothing in them could be read: do not keep them around
             path.unlink(missing_ok=True)
+        for path, earlier in replaced.items():
+            path.write_bytes(earlier)
         return result
     result.summary = report.summary()
     mine = set(result.saved)
     result.skipped = [(name, reason) for name, reason in report.skipped if name.split("#")[0] in mine]
+    kept = set(report.kept)
     for name, _ in result.skipped:
         path = upload_dir / name
         if path in new_files:
             path.unlink(missing_ok=True)
+        elif path in replaced:  # the index still holds the earlier upload: so does the folder
+            path.write_bytes(replaced[path])
+    result.skipped = [(name, reason + ("; the version uploaded earlier stays searchable" if name in kept else ""))
+                      for name, reason in result.skipped]
     if result.skipped:
         skipped_files = {name for name, _ in result.skipped if "#" not in name}
         result.saved = [name for name in result.saved if name not in skipped_files]

@@ -123,6 +123,20 @@ def test_bad_files_are_skipped_and_named(tmp_path: Path, corpus: Path) -> None:
     assert len(report.added) == 5
 
 
+def test_a_file_that_breaks_after_indexing_keeps_its_earlier_version(tmp_path: Path, corpus: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    store = open_store(settings, embedder_name(settings))
+    ingest_path(corpus, store, MiniLMEncoder(), settings, progress=False)
+    doc = "001_67bca2c928883e00.txt"
+    texts = texts_of(store, doc)
+    (corpus / doc).write_bytes(b"\xff\xfe\x00")  # truncated mid-save
+    (corpus / "new.txt").write_bytes(bytes(range(256)))
+    report = ingest_path(corpus, store, MiniLMEncoder(), settings, progress=False)
+    assert {name for name, _ in report.skipped} == {doc, "new.txt"}
+    assert report.kept == [doc] and not report.deleted  # never indexed: nothing to keep for new.txt
+    assert texts_of(store, doc) == texts
+
+
 def test_folder_without_articles_says_so(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "image.png").write_bytes(b"\x89PNG\r\n")

@@ -204,6 +204,24 @@ def test_bad_uploads_are_reported_and_the_good_one_is_ingested(ui_app: UiApp, tm
     assert answer.citations[0].doc_id == "quokkafest.txt"
 
 
+def test_a_broken_re_upload_keeps_the_earlier_file_and_its_answers(ui_app: UiApp, tmp_path: Path) -> None:
+    upload_dir = ui_app.settings.data_dir / "uploads"
+    first = tmp_path / "first" / "ferry.txt"
+    first.parent.mkdir()
+    text = "The Zanthorpe ferry resumed service on Friday after a three-week repair of its hull.\n"
+    first.write_text(text)
+    assert ingest_uploads(ui_app.assistant, [first], upload_dir, ui_app.settings.max_file_mb).ok
+    again = tmp_path / "again" / "ferry.txt"
+    again.parent.mkdir()
+    again.write_bytes(b"\xff\xfeA\x00B")  # the same name, cut short mid-save
+    result = ingest_uploads(ui_app.assistant, [again], upload_dir, ui_app.settings.max_file_mb)
+    reason = dict(result.skipped)["ferry.txt"]
+    assert "UTF-16" in reason and "the version uploaded earlier stays searchable" in reason
+    assert (upload_dir / "ferry.txt").read_text() == text  # the good copy is back, not the broken one
+    answer = ui_app.assistant.ask("when did the Zanthorpe ferry resume service?")
+    assert answer.citations and answer.citations[0].doc_id == "ferry.txt" and "Friday" in answer.text
+
+
 def test_only_bad_uploads_give_a_message_and_no_ingest(ui_app: UiApp, tmp_path: Path) -> None:
     wrong = tmp_path / "slides.pptx"
     wrong.write_bytes(b"PK")

@@ -44,6 +44,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file or file#record, reason)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (entry, why it is not an article)
     sidecars: list[str] = field(default_factory=list)
+    # Skipped entries whose version indexed by an earlier run stays searchable (a file that broke since).
+    kept: list[str] = field(default_factory=list)
     entries: int = 0
     chunks_embedded: int = 0
 
@@ -88,6 +90,7 @@ def ingest_path(path: Path, store: Store, embedder: Embedder, settings: Settings
             todo.append((article, state is not None))
     if todo:
         _write_articles(todo, origin, store, embedder, settings, report, progress)
+    report.kept = [name for name, _ in report.skipped if name in states]
     if prune and path.is_dir():
         present = {a.doc_id for a in loaded.articles} | {name for name, _ in loaded.skipped}
         for doc_id in sorted(set(states) - present):
