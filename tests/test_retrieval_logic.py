@@ -100,6 +100,9 @@ def test_spelling_moves_towards_the_corpus_and_leaves_names_alone(seed_vocab: In
     assert correct_spelling("wen did the armey leave Hamah?", vocab) == "when did the army leave Hamah?"
     assert correct_spelling("irans foriegn minister", vocab) == "irans foreign minister"
     assert correct_spelling("who won the match against Al-Hilal?", vocab) == "who won the match against Al-Hilal?"
+    # Stop words are not in the lexical index, yet they are words: a follow-up's "they" stays "they".
+    assert correct_spelling("when did they take it?", vocab) == "when did they take it?"
+    assert correct_spelling("what did their leaders say?", vocab) == "what did their leaders say?"
 
 
 def test_question_kinds_and_answer_patterns() -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from rag.retrieve import lexical
 from rag.text.normalize import fold
-from rag.text.tokens import stem
+from rag.text.tokens import STOPWORDS, stem
 
 QUESTION_WORDS = frozenset("when what where which who whom whose why how many much did does was were is are has have "
                            "name the of and about".split())
@@ -61,7 +61,9 @@ def correct_spelling(question: str, vocab: Vocabulary, cutoff: float = CUTOFF) -
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         folded = fold(word).strip("'")
-        if len(folded) < 3 or folded in vocab or (match.start() > 0 and word[0].isupper()):
+        # Stop words are known words, though the lexical index does not keep them: "they" is no typo of "the".
+        if (len(folded) < 3 or folded in STOPWORDS or folded in vocab
+                or (match.start() > 0 and word[0].isupper())):
             return word
         if folded.endswith("s") and folded[:-1] in vocab:  # "irans", "whats": a dropped apostrophe
             return word
